@@ -1,0 +1,71 @@
+"""``create_app(settings)``: the one place where the application is wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from fortytwo import keys
+from fortytwo.api import meta
+from fortytwo.config import Settings
+from fortytwo.db.database import Database
+from fortytwo.db.migrate import migrate
+from fortytwo.http.body import MAX_BODY
+from fortytwo.http.middleware import pipeline_middleware
+from fortytwo.http.netinfo import ProxyPolicy
+from fortytwo.http.ratelimit import RateLimiter
+from fortytwo.security.keys import read_secret_file
+from fortytwo.security.tokens import DEFAULT_PREFIX
+from fortytwo.services.authn import Authenticator
+from fortytwo.timefmt import Clock, system_clock
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    db = Database(settings.database_path, settings.database.busy_timeout_ms)
+    await db.open()
+    try:
+        await migrate(db.writer)
+        app[keys.DATABASE] = db
+        yield
+    finally:
+        await db.close()
+
+
+async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
+    authenticator = Authenticator(
+        app[keys.DATABASE], app[keys.PEPPER], app[keys.TOKEN_PREFIX], app[keys.CLOCK]
+    )
+    await authenticator.poll_epoch()
+    app[keys.AUTHENTICATOR] = authenticator
+    task = asyncio.create_task(
+        authenticator.run_maintenance(app[keys.SETTINGS].security.auth_cache_poll_seconds)
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await authenticator.flush_last_used()
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Build the application for ``settings``; ``clock`` is injectable for tests."""
+    app = web.Application(middlewares=[pipeline_middleware], client_max_size=MAX_BODY)
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or system_clock
+    app[keys.RATE_LIMITER] = RateLimiter()
+    app[keys.PROXY_POLICY] = ProxyPolicy(settings.server.trusted_proxies)
+    app[keys.TOKEN_PREFIX] = DEFAULT_PREFIX
+    app[keys.PEPPER] = read_secret_file(settings.pepper_path)
+    app[keys.SECRET_KEY] = read_secret_file(settings.secret_key_path)
+
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_auth_ctx)
+
+    app.router.add_routes(meta.routes)
+    return app

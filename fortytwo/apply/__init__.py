@@ -1,0 +1,1 @@
+"""Declarative setup: ``fortytwo apply FILE.toml`` (see docs/apply-format.md)."""

@@ -1,0 +1,34 @@
+"""The command group and its global options."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from fortytwo import __version__
+from fortytwo.cli.accounts import orgs, users
+from fortytwo.cli.context import CliState
+from fortytwo.cli.server import init, migrate_cmd, serve, version
+from fortytwo.cli.tokens import tokens
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", metavar="FILE", help="Path of config.toml.")
+@click.option("--data-dir", metavar="DIR", help="Data directory (default ./data).")
+@click.version_option(__version__, prog_name="fortytwo")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, data_dir: str | None) -> None:
+    """fortytwo: the 42min API in one process and one SQLite file."""
+    ctx.obj = CliState(config_file, data_dir)
+
+
+for command in (init, serve, migrate_cmd, version, orgs, users, tokens):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="fortytwo", standalone_mode=True)
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)

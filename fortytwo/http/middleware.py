@@ -1,0 +1,203 @@
+"""The request pipeline: request id, HTTPS, authentication, rate limit, scope, errors.
+
+Order (contract 2.3): route → HTTPS → authentication → rate limit → scope → handler. Every
+response leaves with ``X-Request-Id``; every ``/v1`` response with the rate-limit headers of
+the bucket it was counted in. Anything a handler raises becomes the error envelope: an
+``ApiError`` as it is, an aiohttp HTTP exception by its status, and anything else as a 500
+whose message carries the request id while the log keeps the trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+
+from aiohttp import web
+
+from fortytwo import keys
+from fortytwo.http.errors import ApiError
+from fortytwo.http.policy import required_scope
+from fortytwo.http.ratelimit import RateDecision
+from fortytwo.http.responses import PRINCIPAL, RATE, REQUEST_ID, error_body, json_response
+from fortytwo.services.authn import AuthError, Principal
+
+log = logging.getLogger("fortytwo.http")
+
+_STATUS_CODES = {
+    400: "invalid_request",
+    401: "invalid_token",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith("/v1/") and not path.startswith("/v1/oauth/")
+
+
+def _challenge(request: web.Request, exc: AuthError | None) -> str:
+    settings = request.app[keys.SETTINGS]
+    parts = [
+        f'realm="{settings.server.realm}"',
+        f'resource_metadata="{settings.effective_public_url}'
+        '/.well-known/oauth-protected-resource"',
+    ]
+    if exc is not None and exc.presented:
+        description = exc.message.replace('"', "'")
+        parts += ['error="invalid_token"', f'error_description="{description}"']
+    return "Bearer " + ", ".join(parts)
+
+
+def _rate_limited(decision: RateDecision, now: float) -> ApiError:
+    retry = max(1, math.ceil(decision.reset - now))
+    return ApiError(
+        429,
+        "rate_limited",
+        f"Too many requests in the {decision.bucket} bucket; retry after {retry} seconds.",
+        {"bucket": decision.bucket, "limit": decision.limit, "window_seconds": 60},
+        {"Retry-After": str(retry)},
+    )
+
+
+def _count(request: web.Request, bucket: str, key: str, limit: int, now: float) -> RateDecision:
+    decision = request.app[keys.RATE_LIMITER].hit(bucket, key, limit, now)
+    request[RATE] = decision
+    return decision
+
+
+def _limit_for(request: web.Request, principal: Principal) -> tuple[str, int]:
+    limits = request.app[keys.SETTINGS].rate_limits
+    if principal.auth_type == "oauth":
+        return "oauth", limits.oauth
+    return "pat", limits.pat
+
+
+async def _authenticate(request: web.Request, now: float) -> Principal:
+    """Resolve the caller and count the request in its bucket (401/429 on failure)."""
+    app = request.app
+    try:
+        principal = await app[keys.AUTHENTICATOR].authenticate(
+            request.headers.get("Authorization")
+        )
+    except AuthError as exc:
+        ip = app[keys.PROXY_POLICY].client_ip(request)
+        decision = _count(request, "anonymous", ip, app[keys.SETTINGS].rate_limits.anonymous, now)
+        if not decision.allowed:
+            # an exhausted anonymous bucket answers 429 before any more token checks
+            raise _rate_limited(decision, now) from None
+        raise ApiError(
+            401, exc.code, exc.message, headers={"WWW-Authenticate": _challenge(request, exc)}
+        ) from None
+    bucket, limit = _limit_for(request, principal)
+    decision = _count(request, bucket, principal.rate_key, limit, now)
+    if not decision.allowed:
+        raise _rate_limited(decision, now)
+    return principal
+
+
+async def _count_unrouted(request: web.Request, now: float) -> None:
+    """A /v1 request that matched no route still counts, in its caller's bucket."""
+    try:
+        await _authenticate(request, now)
+    except ApiError:
+        pass
+
+
+async def _pipeline(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    match_info = request.match_info
+    route_error = match_info.http_exception
+    api = _is_api(request.path)
+    if route_error is not None:
+        if api:
+            await _count_unrouted(request, time.time())
+        raise route_error
+    settings = request.app[keys.SETTINGS]
+    if (
+        settings.https_enforced
+        and request.path != "/healthz"
+        and not request.app[keys.PROXY_POLICY].arrived_over_tls(request)
+    ):
+        raise ApiError(
+            403,
+            "https_required",
+            f"This server only accepts HTTPS; use {settings.effective_public_url}.",
+        )
+    scope = required_scope(match_info.route.handler)
+    if scope is not None:
+        principal = await _authenticate(request, time.time())
+        if scope and scope not in principal.scopes:
+            raise ApiError(
+                403,
+                "insufficient_scope",
+                f"This action requires the '{scope}' scope; ask for a token that has it.",
+                {"required_scope": scope},
+                {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+            )
+        request[PRINCIPAL] = principal
+    return await handler(request)
+
+
+def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiError:
+    status = exc.status
+    headers: dict[str, str] = {}
+    if status == 404:
+        message = (
+            f"Nothing is served at {request.path}; "
+            "see /openapi.json for the routes this server has."
+        )
+    elif status == 405:
+        allow = exc.headers.get("Allow", "")
+        headers["Allow"] = allow
+        message = f"{request.method} is not allowed on {request.path}; allowed: {allow}."
+    elif status == 413:
+        message = "The request body is larger than 1 MiB; send a smaller body."
+    else:
+        message = exc.reason or "The request could not be handled."
+    code = _STATUS_CODES.get(status, "invalid_request" if status < 500 else "internal_error")
+    return ApiError(status, code, message, {}, headers)
+
+
+@web.middleware
+async def pipeline_middleware(
+    request: web.Request, handler: web.RequestHandler
+) -> web.StreamResponse:
+    request_id = "req_" + uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    try:
+        response = await _pipeline(request, handler)
+    except ApiError as exc:
+        response = _render(exc, request_id)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            response = exc
+        else:
+            response = _render(_from_http_exception(request, exc), request_id)
+    except Exception:
+        log.exception("unhandled error for request %s", request_id)
+        response = _render(
+            ApiError(
+                500,
+                "internal_error",
+                f"Something went wrong on our side; quote {request_id} when reporting it.",
+            ),
+            request_id,
+        )
+    response.headers["X-Request-Id"] = request_id
+    decision = request.get(RATE)
+    if decision is not None:
+        response.headers.update(decision.headers())
+    return response
+
+
+def _render(exc: ApiError, request_id: str) -> web.Response:
+    return json_response(
+        error_body(exc.code, exc.message, exc.details, request_id), exc.status, exc.headers
+    )

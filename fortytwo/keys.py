@@ -1,0 +1,25 @@
+"""Every piece of shared application state, with its type: one registry, no singletons."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from fortytwo.config import Settings
+from fortytwo.http.netinfo import ProxyPolicy
+from fortytwo.http.ratelimit import RateLimiter
+from fortytwo.timefmt import Clock
+
+if TYPE_CHECKING:
+    pass
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+DATABASE = web.AppKey("database", "Database")
+AUTHENTICATOR = web.AppKey("authenticator", "Authenticator")
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+TOKEN_PREFIX = web.AppKey("token_prefix", str)
+PEPPER = web.AppKey("pepper", bytes)
+SECRET_KEY = web.AppKey("secret_key", bytes)
+PROXY_POLICY = web.AppKey("proxy_policy", ProxyPolicy)

@@ -1,0 +1,168 @@
+"""Who is calling: bearer-token verification with an in-process cache.
+
+Verified tokens are cached by their lookup part, together with the stored secret hash, so
+the hot path costs one HMAC and a dict lookup. The cache is emptied whenever the database's
+auth epoch moves (a trigger bumps it on revocation, rotation, scope change or user removal,
+whoever made the change), and at once for changes made inside this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from fortytwo.db.database import Database
+from fortytwo.security.tokens import parse_token, secret_matches
+from fortytwo.store import tokens as token_store
+from fortytwo.timefmt import Clock
+
+log = logging.getLogger(__name__)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller."""
+
+    auth_type: str  # "pat" | "oauth"
+    credential_id: str  # PAT id (or access-token id)
+    generation: int
+    organization_id: str
+    user_id: str
+    scopes: frozenset[str]
+    scope_list: tuple[str, ...]
+    expires_at: datetime | None
+    client_id: str | None = None
+
+    @property
+    def rate_key(self) -> str:
+        if self.auth_type == "oauth":
+            return f"{self.client_id}:{self.organization_id}"
+        return self.credential_id
+
+
+class AuthError(Exception):
+    """401: code is invalid_token, token_expired or token_revoked."""
+
+    def __init__(self, code: str, message: str, presented: bool = True) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.presented = presented
+
+
+@dataclass(slots=True)
+class _Entry:
+    principal: Principal
+    secret_hash: bytes
+
+
+class Authenticator:
+    def __init__(self, db: Database, pepper: bytes, prefix: str, clock: Clock) -> None:
+        self.db = db
+        self.pepper = pepper
+        self.prefix = prefix
+        self.clock = clock
+        self._cache: dict[str, _Entry] = {}
+        self._epoch: int | None = None
+        self._last_used: dict[str, datetime] = {}
+        self._last_flushed: dict[str, datetime] = {}
+
+    # -- cache maintenance ---------------------------------------------------------------
+    def invalidate(self) -> None:
+        self._cache.clear()
+
+    async def poll_epoch(self) -> None:
+        epoch = await token_store.auth_epoch(self.db.reader)
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._cache.clear()
+
+    async def flush_last_used(self) -> None:
+        if not self._last_used:
+            return
+        pending, self._last_used = self._last_used, {}
+        async with self.db.write() as conn:
+            await token_store.record_last_used(conn, pending)
+
+    async def run_maintenance(self, poll_seconds: float) -> None:
+        """Background loop: follow the auth epoch, write last-used times once a minute."""
+        last_flush = self.clock()
+        while True:
+            try:
+                await self.poll_epoch()
+                now = self.clock()
+                if now - last_flush >= LAST_USED_RESOLUTION:
+                    last_flush = now
+                    await self.flush_last_used()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep serving; a failed poll is retried next tick
+                log.exception("auth maintenance tick failed")
+            await asyncio.sleep(poll_seconds)
+
+    # -- verification --------------------------------------------------------------------
+    async def authenticate(self, header: str | None) -> Principal:
+        if not header:
+            raise AuthError(
+                "invalid_token",
+                "Send a token as `Authorization: Bearer <token>`.",
+                presented=False,
+            )
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthError(
+                "invalid_token", "Use the Bearer scheme: `Authorization: Bearer <token>`."
+            )
+        parsed = parse_token(value.strip())
+        if parsed is None or parsed.prefix != self.prefix or parsed.kind != "pat":
+            raise AuthError(
+                "invalid_token", "The token is malformed; copy it again from where it was issued."
+            )
+        entry = self._cache.get(parsed.lookup)
+        if entry is None:
+            entry = await self._load(parsed.lookup, parsed.secret)
+        elif not secret_matches(self.pepper, parsed.secret, entry.secret_hash):
+            raise AuthError("invalid_token", "The token is not recognized.")
+        principal = entry.principal
+        now = self.clock()
+        if principal.expires_at is not None and now >= principal.expires_at:
+            raise AuthError("token_expired", "The token has expired; create a new one.")
+        last = self._last_flushed.get(principal.credential_id)
+        if last is None or now - last >= LAST_USED_RESOLUTION:
+            self._last_flushed[principal.credential_id] = now
+            self._last_used[principal.credential_id] = now
+        return principal
+
+    async def _load(self, lookup: str, secret: str) -> _Entry:
+        pat = await token_store.get_pat_by_lookup(self.db.reader, lookup)
+        if pat is None:
+            retired = await token_store.get_retired_hash(self.db.reader, lookup)
+            if retired is not None and secret_matches(self.pepper, secret, retired):
+                raise AuthError(
+                    "token_revoked", "The token was rotated; use the new token instead."
+                )
+            raise AuthError("invalid_token", "The token is not recognized.")
+        if not secret_matches(self.pepper, secret, pat.secret_hash):
+            raise AuthError("invalid_token", "The token is not recognized.")
+        if pat.revoked_at is not None:
+            raise AuthError("token_revoked", "The token was revoked; create a new one.")
+        if pat.user_removed_at is not None:
+            raise AuthError(
+                "token_revoked", "The token's user was removed from the organization."
+            )
+        principal = Principal(
+            auth_type="pat",
+            credential_id=pat.id,
+            generation=pat.generation,
+            organization_id=pat.organization_id,
+            user_id=pat.user_id,
+            scopes=frozenset(pat.scopes),
+            scope_list=pat.scopes,
+            expires_at=datetime.fromisoformat(pat.expires_at) if pat.expires_at else None,
+        )
+        entry = _Entry(principal, pat.secret_hash)
+        self._cache[lookup] = entry
+        return entry
