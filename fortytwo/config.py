@@ -14,6 +14,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
@@ -34,6 +35,7 @@ class ServerSettings:
     shutdown_timeout: float = 10.0
     realm: str = "42min"
     cors_origins: tuple[str, ...] = ()
+    access_log: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,32 +76,32 @@ class Settings:
     bookings: BookingSettings = field(default_factory=BookingSettings)
 
     # -- derived values ---------------------------------------------------------------
-    @property
+    @cached_property
     def database_path(self) -> Path:
         return Path(self.database.path or Path(self.data_dir) / "fortytwo.db")
 
-    @property
+    @cached_property
     def pepper_path(self) -> Path:
         return Path(self.security.pepper_file or Path(self.data_dir) / "pepper")
 
-    @property
+    @cached_property
     def secret_key_path(self) -> Path:
         return Path(self.security.secret_key_file or Path(self.data_dir) / "secret.key")
 
-    @property
+    @cached_property
     def tls_enabled(self) -> bool:
         return bool(self.server.tls_cert and self.server.tls_key)
 
-    @property
+    @cached_property
     def loopback_only(self) -> bool:
         return is_loopback_host(self.server.host)
 
-    @property
+    @cached_property
     def https_enforced(self) -> bool:
         """Plain HTTP is acceptable only on a loopback-only server without TLS."""
         return not (self.loopback_only and not self.tls_enabled and not self.server.trusted_proxies)
 
-    @property
+    @cached_property
     def effective_public_url(self) -> str:
         if self.public_url:
             return self.public_url.rstrip("/")
@@ -107,7 +109,7 @@ class Settings:
         host = "127.0.0.1" if self.loopback_only else self.server.host
         return f"{scheme}://{host}:{self.server.port}"
 
-    @property
+    @cached_property
     def effective_booking_base_url(self) -> str:
         return (self.booking_base_url or self.effective_public_url).rstrip("/")
 

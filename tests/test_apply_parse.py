@@ -197,9 +197,7 @@ def test_full_example_parses_into_the_expected_plan() -> None:
                 weekly=((), ((480, 960),), (), (), (), (), ()),
             ),
         ),
-        out_of_office=(
-            OutOfOfficeSpec("ada", date(2026, 12, 24), date(2026, 12, 31), "Holidays"),
-        ),
+        out_of_office=(OutOfOfficeSpec("ada", date(2026, 12, 24), date(2026, 12, 31), "Holidays"),),
         event_types=(
             EventTypeSpec(
                 slug="intro-call",
@@ -398,7 +396,7 @@ def test_line_numbers_across_many_blocks() -> None:
         "schedules[1].weekly.tue[1]": 27,
         "schedules[1].overrides[1].date": 32,
         "schedules[1].overrides[1].ranges[0]": 33,
-        "event_types[2].duration_minutes": 50,
+        "event_types[2].duration_minutes": 51,
     }
     # reported in file order
     assert [i.line for i in issues] == sorted(i.line or 0 for i in issues)
@@ -564,7 +562,7 @@ def test_event_type_field_errors(snippet: str, field: str, expected: str) -> Non
     text = HEAD + "\n[[event_types]]\n" + body + snippet + "\n"
     issue = only_issue(text)
     assert issue.field == f"event_types[0].{field}"
-    assert issue.line == 20
+    assert issue.line == text.splitlines().index(snippet) + 1
     assert expected in issue.message
 
 
@@ -643,7 +641,7 @@ def test_scheduling_type_rules() -> None:
         (20, "event_types[0].scheduling_type"),
         (22, "event_types[1].seats_per_slot"),
         (34, "event_types[2].seats_per_slot"),
-        (41, "event_types[3].seats_per_slot"),
+        (42, "event_types[3].seats_per_slot"),
     ]
     assert "set team or list hosts" in issues[0].message
     assert "group event types need it" in issues[1].message
@@ -657,7 +655,7 @@ def test_minimum_notice_hours_and_minutes() -> None:
     assert parse_plan(text).event_types[0].minimum_notice_minutes == 120
     issue = only_issue(text + "minimum_notice_minutes = 120\n")
     assert issue.field == "event_types[0].minimum_notice_hours"
-    assert issue.line == 20
+    assert issue.line == 21
     assert "not both" in issue.message
 
 
@@ -746,7 +744,8 @@ def test_location_rules() -> None:
     ],
 )
 def test_valid_ranges(ranges: str, expected: tuple[tuple[int, int], ...]) -> None:
-    text = HEAD + f'[[schedules]]\nname = "S"\nuser = "ada"\ntimezone = "UTC"\nweekly.sat = {ranges}\n'
+    text = HEAD + '[[schedules]]\nname = "S"\nuser = "ada"\ntimezone = "UTC"\n'
+    text += f"weekly.sat = {ranges}\n"
     assert parse_plan(text).schedules[0].weekly[5] == expected
 
 
@@ -917,16 +916,16 @@ def test_references_to_unknown_names() -> None:
         (26, "out_of_office[0].user"),
         (34, "event_types[0].owner"),
         (40, "event_types[1].team"),
-        (46, "event_types[2].hosts[1]"),
-        (46, "event_types[2].hosts[2]"),
-        (47, "event_types[2].schedule"),
-        (50, "user_limits[0].user"),
+        (47, "event_types[2].hosts[1]"),
+        (47, "event_types[2].hosts[2]"),
+        (48, "event_types[2].schedule"),
+        (51, "user_limits[0].user"),
     ]
-    assert "no user \"zoe\" in this file" in issues[0].message
-    assert "no team \"nope\"" in issues[4].message
-    assert "not a member of team \"t\"" in issues[5].message
-    assert "no user \"ghost\"" in issues[6].message
-    assert "no schedule named \"Nope\"" in issues[7].message
+    assert 'no user "zoe" in this file' in issues[0].message
+    assert 'no team "nope"' in issues[4].message
+    assert 'not a member of team "t"' in issues[5].message
+    assert 'no user "ghost"' in issues[6].message
+    assert 'no schedule named "Nope"' in issues[7].message
 
 
 def test_schedule_must_belong_to_owner_or_host() -> None:
@@ -957,7 +956,8 @@ def test_schedule_must_belong_to_owner_or_host() -> None:
     ok = parse_plan(HEAD + schedules + 'owner = "ada"\nhosts = ["cy"]\nschedule = "Hours"\n')
     assert ok.event_types[0].schedule_user == "cy"
 
-    issue = only_issue(HEAD + schedules + 'owner = "ada"\nhosts = ["bob", "cy"]\nschedule = "Hours"\n')
+    both = 'owner = "ada"\nhosts = ["bob", "cy"]\nschedule = "Hours"\n'
+    issue = only_issue(HEAD + schedules + both)
     assert "ambiguous" in issue.message
 
 
@@ -978,6 +978,7 @@ def test_uniqueness_rules() -> None:
         [[teams]]
         slug = "t"
         name = "T"
+        members = ["ada"]
 
         [[teams]]
         slug = "t"
@@ -1027,16 +1028,18 @@ def test_uniqueness_rules() -> None:
     )
     issues = issues_of(text)
     assert [(i.line, i.field) for i in issues] == [
-        (9, "users[1].username"),
+        (9, "users[1].username"),  # not lowercase
+        (9, "users[1].username"),  # and the same as "ada"
         (10, "users[1].email"),
-        (17, "teams[1].slug"),
-        (26, "schedules[1].name"),
-        (34, "schedules[2].default"),
-        (49, "event_types[2].slug"),
-        (57, "user_limits[1].user"),
+        (18, "teams[1].slug"),
+        (28, "schedules[1].name"),
+        (36, "schedules[2].default"),
+        (51, "event_types[2].slug"),
+        (60, "user_limits[1].user"),
     ]
-    # "ADA" breaks the lowercase rule as well as being a duplicate
-    assert len(issues_of(text.replace('"ADA"', '"ada"'))) == 7
+    assert "usernames ignore case" in issues[1].message
+    # the same slug for a different owner (team "t") is fine
+    assert not any(i.field == "event_types[1].slug" for i in issues)
 
 
 def test_email_validation() -> None:
@@ -1044,5 +1047,32 @@ def test_email_validation() -> None:
         text = f'[organization]\nname = "A"\n[[users]]\nusername = "ada"\nemail = "{bad}"\n'
         issue = only_issue(text)
         assert (issue.line, issue.field) == (5, "users[0].email"), bad
-    text = '[organization]\nname = "A"\n[[users]]\nusername = "a"\nemail = "a.b+c@mail.example.org"\n'
+    text = '[organization]\nname = "A"\n[[users]]\nusername = "a"\n'
+    text += 'email = "a.b+c@mail.example.org"\n'
     assert parse_plan(text).users[0].email == "a.b+c@mail.example.org"
+
+
+def test_team_without_members_cannot_host() -> None:
+    text = HEAD + dedent(
+        """\
+        [[teams]]
+        slug = "empty"
+        name = "Empty"
+
+        [[event_types]]
+        slug = "a"
+        title = "A"
+        duration_minutes = 30
+        team = "empty"
+        """
+    )
+    issue = only_issue(text)
+    assert (issue.line, issue.field) == (23, "event_types[0].team")
+    assert "no members" in issue.message
+    fixed = text + "hosts = []\n"
+    assert "must not be empty" in only_issue(fixed).message
+
+
+def test_str_of_plan_error_lists_one_issue_per_line() -> None:
+    err = PlanError([Issue(3, "users[0].email", "bad"), Issue(None, "organization", "missing")])
+    assert str(err) == "line 3: users[0].email: bad\norganization: missing"

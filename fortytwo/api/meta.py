@@ -53,7 +53,11 @@ async def ping(request: web.Request) -> web.Response:
 @requires_scope("user:read")
 async def me(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
-    profile = await identity.me(request.app[keys.DATABASE], principal)
+    profile = await identity.me(
+        request.app[keys.DATABASE],
+        principal,
+        cache=request.app[keys.AUTHENTICATOR].profiles,
+    )
     if profile is None:
         raise ApiError(401, "token_revoked", "The token's user no longer exists.")
     return ok(request, profile)

@@ -315,6 +315,11 @@ class _Locator:
     def _record(self, path: Path, line: int) -> None:
         self.lines.setdefault(path, line)
 
+    def _record_prefixes(self, path: Path, line: int) -> None:
+        """Record ``path`` and any ancestors not seen yet (tables created implicitly)."""
+        for n in range(1, len(path) + 1):
+            self.lines.setdefault(path[:n], line)
+
     def _key(self) -> list[str]:
         keys: list[str] = []
         while True:
@@ -392,22 +397,20 @@ class _Locator:
                 index = self._aot.get(base, 0)
                 self._aot[base] = index + 1
                 table = base + (index,)
-                self._record(base, line)
-                self._record(table, line)
+                self._record_prefixes(table, line)
             elif self._peek() == "[":
                 self._advance(self._i + 1)
                 keys = self._key()
                 self._advance(s.index("]", self._i) + 1)
                 table = self._resolve(keys)
-                self._record(table, line)
+                self._record_prefixes(table, line)
             else:
                 self._key_value(table)
 
     def _key_value(self, table: Path) -> None:
         line = self._line
         keys = self._key()
-        for n in range(1, len(keys) + 1):
-            self._record(table + tuple(keys[:n]), line)
+        self._record_prefixes(table + tuple(keys), line)
         self._skip_blank(newlines=False)
         if self._peek() != "=":
             raise ValueError("'=' expected")
@@ -494,6 +497,13 @@ def _show(value: object) -> str:
     return str(value)
 
 
+def _got(value: object) -> str:
+    """What was found, for "expected X, got ..." messages."""
+    if isinstance(value, (list, dict)):
+        return _kind(value)
+    return f"{_kind(value)} {_show(value)}"
+
+
 def _quoted(names: Sequence[str]) -> str:
     return ", ".join(f"'{n}'" for n in names)
 
@@ -531,9 +541,6 @@ class _Entry:
         """True while no issue was recorded since this entry started."""
         return len(self.v.issues) == self._start
 
-    def has(self, key: str) -> bool:
-        return key in self.data
-
     def error(self, key: str | Path, message: str) -> None:
         sub = (key,) if isinstance(key, str) else key
         self.v.add(self.path + sub, message)
@@ -561,7 +568,7 @@ class _Entry:
         if value is _MISSING:
             return default
         if not isinstance(value, str):
-            self.error(key, f"expected a string, got {_kind(value)} {_show(value)}")
+            self.error(key, f"expected a string, got {_got(value)}")
             return None
         if choices is not None:
             if value not in choices:
@@ -569,12 +576,11 @@ class _Entry:
                 return None
             return value
         if not allow_empty and not value.strip():
-            self.error(key, "must not be empty; fill it in or remove the key if it is optional")
+            fix = "fill it in" if required else "fill it in or remove the key"
+            self.error(key, f"must not be empty; {fix}")
             return None
         if max_len is not None and len(value) > max_len:
-            self.error(
-                key, f"is {len(value)} characters long; shorten it to at most {max_len}"
-            )
+            self.error(key, f"is {len(value)} characters long; shorten it to at most {max_len}")
             return None
         if pattern is not None and not pattern.fullmatch(value):
             hint = ""
@@ -599,7 +605,7 @@ class _Entry:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
             extra = "; write it without quotes" if isinstance(value, str) else ""
-            self.error(key, f"expected an integer, got {_kind(value)} {_show(value)}{extra}")
+            self.error(key, f"expected an integer, got {_got(value)}{extra}")
             return None
         if value < low or (high is not None and value > high):
             bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
@@ -614,8 +620,8 @@ class _Entry:
         if not isinstance(value, bool):
             extra = " (without quotes)" if isinstance(value, str) else ""
             self.error(
-                key, f"expected a boolean, got {_kind(value)} {_show(value)}; "
-                f"write true or false{extra}"
+                key,
+                f"expected a boolean, got {_got(value)}; write true or false{extra}",
             )
             return None
         return value
@@ -634,14 +640,15 @@ class _Entry:
             return value
         if not _valid_timezone(value):
             self.error(
-                key, f"unknown time zone {_show(value)}; use an IANA name such as "
-                '"Europe/London", "America/New_York" or "UTC"'
+                key,
+                f"unknown time zone {_show(value)}; use an IANA name such as "
+                '"Europe/London", "America/New_York" or "UTC"',
             )
             return None
         return value
 
     def string_list(
-        self, key: str, *, what: str, unique: bool = True, allow_empty: bool = True
+        self, key: str, *, what: str, if_empty: str | None = None
     ) -> tuple[str, ...] | None:
         """An array of strings; bad items and duplicates are reported and left out.
 
@@ -652,19 +659,18 @@ class _Entry:
             return None
         if not isinstance(value, list):
             self.error(
-                key, f"expected an array of {what}, got {_kind(value)} {_show(value)}; "
-                f'write e.g. {key} = ["a", "b"]'
+                key,
+                f'expected an array of {what}, got {_got(value)}; write e.g. {key} = ["a", "b"]',
             )
             return None
-        if not value and not allow_empty:
-            self.error(key, f"must list at least one of {what}, or remove the key")
+        if not value and if_empty is not None:
+            self.error(key, f"must not be empty; {if_empty}")
             return None
         out: list[str] = []
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
-                self.error((key, i), f"expected a non-empty string, got {_kind(item)} "
-                           f"{_show(item)}")
-            elif unique and item in out:
+                self.error((key, i), f"expected a non-empty string, got {_got(item)}")
+            elif item in out:
                 self.error((key, i), f"{_show(item)} is listed twice; remove the duplicate")
             else:
                 out.append(item)
@@ -693,16 +699,14 @@ class _Validator:
 
     # -- generic pieces
 
-    def tables(
-        self, value: Any, path: Path, example: str
-    ) -> list[tuple[Path, dict[str, Any]]]:
+    def tables(self, value: Any, path: Path, example: str) -> list[tuple[Path, dict[str, Any]]]:
         if isinstance(value, dict):
             self.add(path, f"expected an array of tables; write each entry as {example}")
             return []
         if not isinstance(value, list):
             self.add(
-                path, f"expected an array of tables, got {_kind(value)}; "
-                f"write each entry as {example}"
+                path,
+                f"expected an array of tables, got {_kind(value)}; write each entry as {example}",
             )
             return []
         out: list[tuple[Path, dict[str, Any]]] = []
@@ -710,13 +714,15 @@ class _Validator:
             if isinstance(item, dict):
                 out.append((path + (i,), item))
             else:
-                self.add(path + (i,), f"expected a table, got {_kind(item)} {_show(item)}")
+                self.add(path + (i,), f"expected a table, got {_got(item)}")
         return out
 
     def local_date(self, value: Any, path: Path) -> date | None:
         if isinstance(value, datetime):
-            self.add(path, f"expected a date like 2026-12-24, got a date-time {value}; "
-                     "drop the time part")
+            self.add(
+                path,
+                f"expected a date like 2026-12-24, got a date-time {value}; drop the time part",
+            )
             return None
         if isinstance(value, date):
             return value
@@ -724,22 +730,22 @@ class _Validator:
             try:
                 return date.fromisoformat(value.strip())
             except ValueError:
-                self.add(path, f"{_show(value)} is not a real calendar date; fix the "
-                         "month or day")
+                self.add(path, f"{_show(value)} is not a real calendar date; fix the month or day")
                 return None
-        self.add(path, f"expected a date like 2026-12-24 (YYYY-MM-DD), got {_kind(value)} "
-                 f"{_show(value)}")
+        self.add(path, f"expected a date like 2026-12-24 (YYYY-MM-DD), got {_got(value)}")
         return None
 
     def minute_range(self, value: Any, path: Path) -> MinuteRange | None:
         example = 'a string like "09:00-17:00"'
         if not isinstance(value, str):
-            self.add(path, f"expected {example}, got {_kind(value)} {_show(value)}")
+            self.add(path, f"expected {example}, got {_got(value)}")
             return None
         m = _RANGE_RE.fullmatch(value.strip())
         if not m:
-            self.add(path, f"{_show(value)} is not a time range; write {example} "
-                     "(HH:MM-HH:MM, 24-hour clock)")
+            self.add(
+                path,
+                f"{_show(value)} is not a time range; write {example} (HH:MM-HH:MM, 24-hour clock)",
+            )
             return None
         sh, sm, eh, em = (int(g) for g in m.groups())
         problems = []
@@ -754,16 +760,22 @@ class _Validator:
             return None
         start, end = sh * 60 + sm, eh * 60 + em
         if start >= end:
-            self.add(path, f"{_show(value)} must start before it ends; a range cannot cross "
-                     'midnight, so end the day at "24:00" and continue the next day at "00:00"')
+            self.add(
+                path,
+                f"{_show(value)} must start before it ends; a range cannot cross "
+                'midnight, so end the day at "24:00" and continue the next day at "00:00"',
+            )
             return None
         return (start, end)
 
     def day_ranges(self, value: Any, path: Path) -> tuple[MinuteRange, ...] | None:
         """A list of range strings -> sorted, non-overlapping minute ranges."""
         if not isinstance(value, list):
-            self.add(path, f"expected an array of time ranges, got {_kind(value)} "
-                     f'{_show(value)}; write e.g. ["09:00-12:00", "13:00-17:00"]')
+            self.add(
+                path,
+                f"expected an array of time ranges, got {_got(value)}; "
+                'write e.g. ["09:00-12:00", "13:00-17:00"]',
+            )
             return None
         parsed: list[tuple[MinuteRange, int]] = []
         good = True
@@ -780,9 +792,12 @@ class _Validator:
         for r, i in parsed:
             if latest is not None and r[0] < latest[0][1]:
                 a, b = latest[0], r
-                self.add(path + (i,), f"{_fmt_minutes(b[0])}-{_fmt_minutes(b[1])} overlaps "
-                         f"{_fmt_minutes(a[0])}-{_fmt_minutes(a[1])}; merge them or adjust "
-                         "the times (ranges may touch, e.g. 12:00-13:00 and 13:00-14:00)")
+                self.add(
+                    path + (i,),
+                    f"{_fmt_minutes(b[0])}-{_fmt_minutes(b[1])} overlaps "
+                    f"{_fmt_minutes(a[0])}-{_fmt_minutes(a[1])}; merge them or adjust "
+                    "the times (ranges may touch, e.g. 12:00-13:00 and 13:00-14:00)",
+                )
                 good = False
             if latest is None or r[1] > latest[0][1]:
                 latest = (r, i)
@@ -791,8 +806,11 @@ class _Validator:
     def check_user(self, entry: _Entry, key: str | Path, username: str, role: str) -> bool:
         if username in self.usernames:
             return True
-        entry.error(key, f"no user {_show(username)} in this file; {role} must be the "
-                    "username of a [[users]] entry")
+        entry.error(
+            key,
+            f"no user {_show(username)} in this file; {role} must be the "
+            "username of a [[users]] entry",
+        )
         return False
 
     # -- sections
@@ -814,12 +832,17 @@ class _Validator:
     def organization(self) -> OrgSpec | None:
         value = self.data.get("organization", _MISSING)
         if value is _MISSING:
-            self.add(("organization",), 'missing [organization] table; add [organization] '
-                     'with name = "Your company"')
+            self.add(
+                ("organization",),
+                'missing [organization] table; add [organization] with name = "Your company"',
+            )
             return None
         if not isinstance(value, dict):
-            self.add(("organization",), f"expected a table, got {_kind(value)}; write it as "
-                     '[organization] with name = "..."')
+            self.add(
+                ("organization",),
+                f"expected a table, got {_kind(value)}; write it as "
+                '[organization] with name = "..."',
+            )
             return None
         e = _Entry(self, value, ("organization",), ("name",))
         name = e.string("name", required=True, example='"Acme"', max_len=200)
@@ -835,25 +858,37 @@ class _Validator:
             if isinstance(raw, str):
                 self.usernames.add(raw)
             username = e.string(
-                "username", required=True, example='"ada"', pattern=_USERNAME_RE,
+                "username",
+                required=True,
+                example='"ada"',
+                pattern=_USERNAME_RE,
                 rule="use 1-63 lowercase letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit",
             )
             if isinstance(raw, str):
                 first = seen_names.setdefault(raw.lower(), path)
                 if first != path:
-                    e.error("username", f"{_show(raw)} is already used by "
-                            f"{format_path(first)} (usernames ignore case); choose another")
+                    e.error(
+                        "username",
+                        f"{_show(raw)} is already used by "
+                        f"{format_path(first)} (usernames ignore case); choose another",
+                    )
             email = e.string("email", required=True, example='"ada@example.com"')
             if email is not None:
                 if len(email) > 254 or not email.isascii() or not _EMAIL_RE.fullmatch(email):
-                    e.error("email", f"{_show(email)} does not look like an email address; "
-                            "use an ASCII address like name@example.com")
+                    e.error(
+                        "email",
+                        f"{_show(email)} does not look like an email address; "
+                        "use an ASCII address like name@example.com",
+                    )
                 else:
                     first = seen_emails.setdefault(email.lower(), path)
                     if first != path:
-                        e.error("email", f"{_show(email)} is already used by "
-                                f"{format_path(first)}; each user needs their own email")
+                        e.error(
+                            "email",
+                            f"{_show(email)} is already used by "
+                            f"{format_path(first)}; each user needs their own email",
+                        )
             first_name = e.string("first_name", max_len=127, allow_empty=True)
             last_name = e.string("last_name", max_len=127, allow_empty=True)
             tz = e.timezone("timezone", default="UTC")
@@ -872,7 +907,10 @@ class _Validator:
         for path, data in root.table_list("teams", example="[[teams]]"):
             e = _Entry(self, data, path, _TEAM_KEYS)
             slug = e.string(
-                "slug", required=True, example='"sales"', pattern=_TEAM_SLUG_RE,
+                "slug",
+                required=True,
+                example='"sales"',
+                pattern=_TEAM_SLUG_RE,
                 rule="use 1-63 lowercase letters, digits or '-', starting with a letter or digit",
             )
             name = e.string("name", required=True, example='"Sales"', max_len=255)
@@ -884,8 +922,11 @@ class _Validator:
             if isinstance(raw, str):
                 first = seen.setdefault(raw, path)
                 if first != path:
-                    e.error("slug", f"{_show(raw)} is already used by {format_path(first)}; "
-                            "team slugs must be unique")
+                    e.error(
+                        "slug",
+                        f"{_show(raw)} is already used by {format_path(first)}; "
+                        "team slugs must be unique",
+                    )
                 else:
                     # None = the members list is invalid (already reported)
                     invalid = members is None and "members" in data
@@ -913,14 +954,20 @@ class _Validator:
                 self.schedule_owners.setdefault(name, []).append(user)
                 first = seen.setdefault((user, name), path)
                 if first != path:
-                    e.error("name", f"user {_show(user)} already has a schedule named "
-                            f"{_show(name)} ({format_path(first)}); rename one of them")
+                    e.error(
+                        "name",
+                        f"user {_show(user)} already has a schedule named "
+                        f"{_show(name)} ({format_path(first)}); rename one of them",
+                    )
                 if default:
                     first = defaults.setdefault(user, path)
                     if first != path:
-                        e.error("default", f"user {_show(user)} already has a default "
-                                f"schedule ({format_path(first)}); keep default = true on "
-                                "only one")
+                        e.error(
+                            "default",
+                            f"user {_show(user)} already has a default "
+                            f"schedule ({format_path(first)}); keep default = true on "
+                            "only one",
+                        )
             if e.ok:
                 assert name and user and tz and weekly is not None and overrides is not None
                 out.append(ScheduleSpec(name, user, tz, default, weekly, overrides))
@@ -931,8 +978,11 @@ class _Validator:
         if value is _MISSING:
             return ((),) * 7
         if not isinstance(value, dict):
-            e.error("weekly", f"expected a table, got {_kind(value)}; write [schedules.weekly] "
-                    'with lines like mon = ["09:00-17:00"]')
+            e.error(
+                "weekly",
+                f"expected a table, got {_kind(value)}; write [schedules.weekly] "
+                'with lines like mon = ["09:00-17:00"]',
+            )
             return None
         w = _Entry(self, value, e.path + ("weekly",), DAY_KEYS)
         days = []
@@ -950,15 +1000,21 @@ class _Validator:
             day = o.local_date("date", required=True)
             ranges: tuple[MinuteRange, ...] | None = None
             if "ranges" not in data:
-                o.error("ranges", "missing required key 'ranges'; add ranges = [] to be "
-                        'unavailable that date, or list hours like ["10:00-14:00"]')
+                o.error(
+                    "ranges",
+                    "missing required key 'ranges'; add ranges = [] to be "
+                    'unavailable that date, or list hours like ["10:00-14:00"]',
+                )
             else:
                 ranges = self.day_ranges(data["ranges"], path + ("ranges",))
             if day is not None:
                 first = seen.setdefault(day, path)
                 if first != path:
-                    o.error("date", f"{day} already has an override ({format_path(first)}); "
-                            "combine them into one entry")
+                    o.error(
+                        "date",
+                        f"{day} already has an override ({format_path(first)}); "
+                        "combine them into one entry",
+                    )
             if o.ok:
                 assert day is not None and ranges is not None
                 out.append(OverrideSpec(day, ranges))
@@ -974,8 +1030,11 @@ class _Validator:
             start = e.local_date("start", required=True)
             end = e.local_date("end", required=True)
             if start is not None and end is not None and end < start:
-                e.error("end", f"{end} is before start {start}; end is the last day away "
-                        "(inclusive) and must be on or after start")
+                e.error(
+                    "end",
+                    f"{end} is before start {start}; end is the last day away "
+                    "(inclusive) and must be on or after start",
+                )
             reason = e.string("reason", max_len=500, allow_empty=True)
             if e.ok:
                 assert user and start and end
@@ -992,8 +1051,11 @@ class _Validator:
                 self.check_user(e, "user", user, "user")
                 first = seen.setdefault(user, path)
                 if first != path:
-                    e.error("user", f"{_show(user)} already has limits in "
-                            f"{format_path(first)}; merge the two entries")
+                    e.error(
+                        "user",
+                        f"{_show(user)} already has limits in "
+                        f"{format_path(first)}; merge the two entries",
+                    )
             per_day, per_week, per_month = (e.integer(k, 1) for k in _LIMIT_KEYS)
             if e.ok:
                 assert user
@@ -1014,7 +1076,10 @@ class _Validator:
     ) -> EventTypeSpec | None:
         e = _Entry(self, data, path, _EVENT_TYPE_KEYS)
         slug = e.string(
-            "slug", required=True, example='"intro-call"', pattern=_EVENT_SLUG_RE,
+            "slug",
+            required=True,
+            example='"intro-call"',
+            pattern=_EVENT_SLUG_RE,
             rule="use 1-127 lowercase letters, digits or '-', starting with a letter or digit",
         )
         title = e.string("title", required=True, example='"Intro call"', max_len=255)
@@ -1034,34 +1099,56 @@ class _Validator:
         members: tuple[str, ...] | None = None
         if team is not None:
             if team not in self.team_members:
-                e.error("team", f"no team {_show(team)} in this file; team must be the slug "
-                        "of a [[teams]] entry")
+                e.error(
+                    "team",
+                    f"no team {_show(team)} in this file; team must be the slug "
+                    "of a [[teams]] entry",
+                )
             else:
                 members = self.team_members[team]
-        hosts = e.string_list("hosts", what="usernames", allow_empty=False)
+        hosts = e.string_list(
+            "hosts",
+            what="usernames",
+            if_empty="list at least one username, or remove the key to use the default hosts",
+        )
         if hosts is not None:
             for host in hosts:
                 i = data["hosts"].index(host)
                 if self.check_user(e, ("hosts", i), host, "each host") and (
                     members is not None and host not in members
                 ):
-                    e.error(("hosts", i), f"{_show(host)} is not a member of team "
-                            f"{_show(team)}; add them to the team's members or remove them")
+                    e.error(
+                        ("hosts", i),
+                        f"{_show(host)} is not a member of team "
+                        f"{_show(team)}; add them to the team's members or remove them",
+                    )
         resolved_hosts = hosts
         if hosts is None and "hosts" not in data:
             resolved_hosts = (owner,) if owner is not None else members
+            if resolved_hosts == ():
+                e.error(
+                    "team",
+                    f"team {_show(team)} has no members, so this event type would have no "
+                    "hosts; add members to the team or list hosts",
+                )
         if stype == "collective" and "team" not in data and "hosts" not in data:
-            e.error("scheduling_type", "collective (round robin) needs several hosts; set "
-                    "team or list hosts")
+            e.error(
+                "scheduling_type",
+                "collective (round robin) needs several hosts; set team or list hosts",
+            )
 
         # seats
         seats = e.integer("seats_per_slot", 2, 9999, example="10")
         if stype == "group" and "seats_per_slot" not in data:
-            e.error("seats_per_slot", "missing seats_per_slot; group event types need it, e.g. "
-                    "seats_per_slot = 10")
+            e.error(
+                "seats_per_slot",
+                "missing seats_per_slot; group event types need it, e.g. seats_per_slot = 10",
+            )
         elif stype != "group" and "seats_per_slot" in data:
-            e.error("seats_per_slot", "only group event types have seats; remove it or set "
-                    'scheduling_type = "group"')
+            e.error(
+                "seats_per_slot",
+                'only group event types have seats; remove it or set scheduling_type = "group"',
+            )
 
         # timing
         before = e.integer("buffer_before_minutes", 0, 720, default=0)
@@ -1069,8 +1156,10 @@ class _Validator:
         notice = e.integer("minimum_notice_minutes", 0, 525600, default=0)
         notice_hours = e.integer("minimum_notice_hours", 0, 8760)
         if "minimum_notice_minutes" in data and "minimum_notice_hours" in data:
-            e.error("minimum_notice_hours", "set minimum_notice_minutes or "
-                    "minimum_notice_hours, not both")
+            e.error(
+                "minimum_notice_hours",
+                "set minimum_notice_minutes or minimum_notice_hours, not both",
+            )
         elif notice_hours is not None:
             notice = notice_hours * 60
         future = e.integer("future_limit_days", 1, 3650, default=60)
@@ -1078,8 +1167,12 @@ class _Validator:
         per_day, per_week, per_month = (e.integer(k, 1) for k in _LIMIT_KEYS)
 
         active = e.boolean("active", True)
-        color = e.string("color", pattern=_COLOR_RE, rule='use "#" and six hex digits, e.g. '
-                         '"#7c3aed"', default=DEFAULT_COLOR)
+        color = e.string(
+            "color",
+            pattern=_COLOR_RE,
+            rule='use "#" and six hex digits, e.g. "#7c3aed"',
+            default=DEFAULT_COLOR,
+        )
         confirm = e.boolean("requires_confirmation", False)
         reschedule = e.boolean("allow_reschedule", True)
         cancel = e.boolean("allow_cancel", True)
@@ -1098,8 +1191,11 @@ class _Validator:
             first = seen.setdefault((key[0] + ":" + key[1], slug), path)
             if first != path:
                 whose = f"owner {_show(owner)}" if owner else f"team {_show(team)}"
-                e.error("slug", f"{whose} already has an event type {_show(slug)} "
-                        f"({format_path(first)}); pick a different slug")
+                e.error(
+                    "slug",
+                    f"{whose} already has an event type {_show(slug)} "
+                    f"({format_path(first)}); pick a different slug",
+                )
 
         if not e.ok or resolved_hosts is None:
             return None  # (hosts unresolved = the team's members list is invalid, reported)
@@ -1143,8 +1239,11 @@ class _Validator:
         """The user whose schedule ``name`` the event type uses (owner first, then hosts)."""
         users = self.schedule_owners.get(name)
         if not users:
-            e.error("schedule", f"no schedule named {_show(name)} in this file; use the name "
-                    "of a [[schedules]] entry or remove the key to use the hosts' defaults")
+            e.error(
+                "schedule",
+                f"no schedule named {_show(name)} in this file; use the name "
+                "of a [[schedules]] entry or remove the key to use the hosts' defaults",
+            )
             return None
         if owner is not None and owner in users:
             return owner
@@ -1152,12 +1251,18 @@ class _Validator:
         if len(candidates) == 1:
             return candidates[0]
         if candidates:
-            e.error("schedule", f"ambiguous: hosts {_quoted(candidates)} each have a schedule "
-                    f"named {_show(name)}; rename one of them")
+            e.error(
+                "schedule",
+                f"ambiguous: hosts {_quoted(candidates)} each have a schedule "
+                f"named {_show(name)}; rename one of them",
+            )
             return None
         whose = "the owner or one of the hosts" if owner is not None else "one of the hosts"
-        e.error("schedule", f"schedule {_show(name)} belongs to {_quoted(users)}, not to "
-                f"{whose}; use a schedule of {whose}")
+        e.error(
+            "schedule",
+            f"schedule {_show(name)} belongs to {_quoted(users)}, not to "
+            f"{whose}; use a schedule of {whose}",
+        )
         return None
 
     def locations(self, e: _Entry) -> tuple[LocationSpec, ...] | None:
@@ -1183,34 +1288,47 @@ class _Validator:
         for path, data in e.table_list("questions", example=example):
             q = _Entry(self, data, path, ("id", "key", "label", "type", "required", "options"))
             key = q.string(
-                "key", required=True, example='"company"', pattern=_QUESTION_KEY_RE,
+                "key",
+                required=True,
+                example='"company"',
+                pattern=_QUESTION_KEY_RE,
                 rule="use 1-40 lowercase letters, digits or '_', starting with a letter",
             )
             label = q.string("label", required=True, example='"Company"', max_len=255)
             qtype = q.string("type", required=True, example='"text"', choices=QUESTION_TYPES)
             required = q.boolean("required", False)
-            options = q.string_list("options", what="choices", allow_empty=False)
+            options = q.string_list("options", what="choices", if_empty="list the choices")
             if qtype in ("select", "multiselect") and "options" not in data:
                 q.error("options", f'a {qtype} question needs options, e.g. options = ["A", "B"]')
-            elif qtype is not None and qtype not in ("select", "multiselect") and (
-                "options" in data
+            elif (
+                qtype is not None and qtype not in ("select", "multiselect") and ("options" in data)
             ):
-                q.error("options", "only select and multiselect questions take options; "
-                        "remove it or change the type")
-            qid = q.string("id", pattern=_QUESTION_ID_RE,
-                           rule="use 1-64 letters, digits, '_' or '-'")
+                q.error(
+                    "options",
+                    "only select and multiselect questions take options; "
+                    "remove it or change the type",
+                )
+            qid = q.string(
+                "id", pattern=_QUESTION_ID_RE, rule="use 1-64 letters, digits, '_' or '-'"
+            )
             if key is not None:
                 first = keys.setdefault(key, path)
                 if first != path:
-                    q.error("key", f"{_show(key)} is already used by {format_path(first)}; "
-                            "question keys must be unique within the event type")
-                if qid is None and "id" not in data:
+                    q.error(
+                        "key",
+                        f"{_show(key)} is already used by {format_path(first)}; "
+                        "question keys must be unique within the event type",
+                    )
+                elif "id" not in data:
                     qid = f"q_{key}"
             if qid is not None:
                 first = ids.setdefault(qid, path)
                 if first != path:
-                    q.error("id", f"{_show(qid)} is already used by {format_path(first)}; "
-                            "question ids must be unique within the event type")
+                    q.error(
+                        "id",
+                        f"{_show(qid)} is already used by {format_path(first)}; "
+                        "question ids must be unique within the event type",
+                    )
             if q.ok:
                 assert key and label and qtype and required is not None and qid
                 out.append(QuestionSpec(qid, key, label, qtype, required, options))

@@ -104,6 +104,8 @@ async def serve_app(settings: Settings, app: web.Application, sock: socket.socke
     runner = web.AppRunner(
         app,
         access_log_class=AccessLogger,
+        access_log=logging.getLogger("fortytwo.access") if settings.server.access_log else None,
+        access_log_format="-",
         shutdown_timeout=settings.server.shutdown_timeout,
         handle_signals=False,
     )

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-import uuid
+import os
 
 from aiohttp import web
 
@@ -117,7 +116,7 @@ async def _pipeline(request: web.Request, handler: web.RequestHandler) -> web.St
     api = _is_api(request.path)
     if route_error is not None:
         if api:
-            await _count_unrouted(request, time.time())
+            await _count_unrouted(request, request.app[keys.CLOCK]().timestamp())
         raise route_error
     settings = request.app[keys.SETTINGS]
     if (
@@ -132,7 +131,7 @@ async def _pipeline(request: web.Request, handler: web.RequestHandler) -> web.St
         )
     scope = required_scope(match_info.route.handler)
     if scope is not None:
-        principal = await _authenticate(request, time.time())
+        principal = await _authenticate(request, request.app[keys.CLOCK]().timestamp())
         if scope and scope not in principal.scopes:
             raise ApiError(
                 403,
@@ -169,7 +168,7 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiErr
 async def pipeline_middleware(
     request: web.Request, handler: web.RequestHandler
 ) -> web.StreamResponse:
-    request_id = "req_" + uuid.uuid4().hex
+    request_id = "req_" + os.urandom(16).hex()
     request[REQUEST_ID] = request_id
     try:
         response = await _pipeline(request, handler)

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-REQUEST_ID = "fortytwo.request_id"
-PRINCIPAL = "fortytwo.principal"
-RATE = "fortytwo.rate"
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", "Principal")
+RATE = web.RequestKey("rate", "RateDecision")
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

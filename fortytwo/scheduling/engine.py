@@ -111,8 +111,8 @@ def _grid(
         return
     local = start.astimezone(zone)
     if local.fold == 0 and local.utcoffset() == last.astimezone(zone).utcoffset():
-        # No offset change inside the range (zones never change offset twice within a
-        # day), so wall-clock stepping is absolute stepping.
+        # Same offset at both ends and not inside a repeated hour: assuming no zone changes
+        # its offset twice within one working range, wall-clock steps are absolute steps.
         k = 0 if lo <= start else -((start - lo) // step)
         last_k = (upper - start) // step
         while k <= last_k:
@@ -367,7 +367,6 @@ class _Run:
         "seats",
         "duration",
         "step",
-        "now",
         "earliest",
         "latest",
     )
@@ -381,7 +380,6 @@ class _Run:
         self.duration = timedelta(minutes=rules.duration)
         interval = rules.interval if rules.interval > 0 else rules.duration
         self.step = timedelta(minutes=interval)
-        self.now = now
         self.earliest = max(now, now + timedelta(minutes=rules.minimum_notice))
         self.latest = now + timedelta(days=rules.future_limit_days)  # inclusive
 

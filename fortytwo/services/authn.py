@@ -66,6 +66,8 @@ class Authenticator:
         self.prefix = prefix
         self.clock = clock
         self._cache: dict[str, _Entry] = {}
+        # derived per-user data (the /v1/me profile), dropped together with the tokens
+        self.profiles: dict[str, object] = {}
         self._epoch: int | None = None
         self._last_used: dict[str, datetime] = {}
         self._last_flushed: dict[str, datetime] = {}
@@ -73,12 +75,13 @@ class Authenticator:
     # -- cache maintenance ---------------------------------------------------------------
     def invalidate(self) -> None:
         self._cache.clear()
+        self.profiles.clear()
 
     async def poll_epoch(self) -> None:
         epoch = await token_store.auth_epoch(self.db.reader)
         if epoch != self._epoch:
             self._epoch = epoch
-            self._cache.clear()
+            self.invalidate()
 
     async def flush_last_used(self) -> None:
         if not self._last_used:
@@ -111,8 +114,14 @@ class Authenticator:
                 "Send a token as `Authorization: Bearer <token>`.",
                 presented=False,
             )
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() == "bearer" and not value.strip():
+            raise AuthError(
+                "invalid_token",
+                "The Authorization header has no token after Bearer.",
+                presented=False,
+            )
+        if scheme.lower() != "bearer":
             raise AuthError(
                 "invalid_token", "Use the Bearer scheme: `Authorization: Bearer <token>`."
             )

@@ -14,7 +14,22 @@ def display_name(first: str | None, last: str | None) -> str | None:
     return name or None
 
 
-async def me(db: Database, principal: Principal, plan: str | None = None) -> dict[str, Any] | None:
+async def me(
+    db: Database,
+    principal: Principal,
+    plan: str | None = None,
+    cache: dict[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The /v1/me body; ``cache`` (dropped on any user or organization change) saves reads."""
+    if cache is not None and principal.user_id in cache:
+        return cache[principal.user_id]
+    profile = await _load_profile(db, principal, plan)
+    if cache is not None and profile is not None:
+        cache[principal.user_id] = profile
+    return profile
+
+
+async def _load_profile(db: Database, principal: Principal, plan: str | None) -> dict[str, Any] | None:
     user = await accounts.get_user(db.reader, principal.user_id)
     if user is None or user.removed_at is not None:
         return None

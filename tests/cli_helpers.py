@@ -1,0 +1,62 @@
+"""Running the real command line in a subprocess, and a served instance of it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+COMMAND = [os.environ["FORTYTWO_BINARY"]] if os.environ.get("FORTYTWO_BINARY") else [sys.executable, "-m", "fortytwo"]
+
+
+def cli(data_dir: Path, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORTYTWO_") or k == "FORTYTWO_BINARY"}
+    proc = subprocess.run(
+        [*COMMAND, "--data-dir", str(data_dir), *args],
+        capture_output=True, text=True, input=input, env=env, timeout=60,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"fortytwo {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def cli_json(data_dir: Path, *args: str) -> Any:
+    return json.loads(cli(data_dir, *args, "--json").stdout)
+
+
+class Server:
+    """``fortytwo serve --port 0`` in a subprocess; the URL is read from its first line."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FORTYTWO_") or k == "FORTYTWO_BINARY"}
+        self.proc = subprocess.Popen(
+            [*COMMAND, "--data-dir", str(data_dir), "serve", "--port", "0", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        deadline = time.monotonic() + 30
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            match = re.search(r"listening on (\S+)", line)
+            if match:
+                self.url = match.group(1)
+                return
+            if self.proc.poll() is not None:
+                break
+        self.proc.kill()
+        raise AssertionError(f"server did not start: {line} {self.proc.stderr.read()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
