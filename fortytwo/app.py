@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from aiohttp import web
 
 from fortytwo import keys
-from fortytwo.api import meta
+from fortytwo.api import bookings, event_types, meta, slots
 from fortytwo.config import Settings
 from fortytwo.db.database import Database
 from fortytwo.db.migrate import migrate
 from fortytwo.http.body import MAX_BODY
+from fortytwo.http.idempotency import IdempotencyGate
 from fortytwo.http.middleware import pipeline_middleware
 from fortytwo.http.netinfo import ProxyPolicy
 from fortytwo.http.ratelimit import RateLimiter
 from fortytwo.security.keys import read_secret_file
 from fortytwo.security.tokens import DEFAULT_PREFIX
+from fortytwo.services import housekeeping
 from fortytwo.services.authn import Authenticator
+from fortytwo.services.slot_locks import SlotLocks
 from fortytwo.timefmt import Clock, system_clock
 
 
@@ -53,12 +57,27 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
         await authenticator.flush_last_used()
 
 
+async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    app[keys.IDEMPOTENCY] = IdempotencyGate(
+        app[keys.DATABASE], timedelta(hours=settings.bookings.idempotency_ttl_hours)
+    )
+    task = asyncio.create_task(housekeeping.run(app[keys.DATABASE], app[keys.CLOCK]))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the application for ``settings``; ``clock`` is injectable for tests."""
     app = web.Application(middlewares=[pipeline_middleware], client_max_size=MAX_BODY)
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or system_clock
     app[keys.RATE_LIMITER] = RateLimiter()
+    app[keys.SLOT_LOCKS] = SlotLocks()
     app[keys.PROXY_POLICY] = ProxyPolicy(settings.server.trusted_proxies)
     app[keys.TOKEN_PREFIX] = DEFAULT_PREFIX
     app[keys.PEPPER] = read_secret_file(settings.pepper_path)
@@ -66,6 +85,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_auth_ctx)
+    app.cleanup_ctx.append(_housekeeping_ctx)
 
     app.router.add_routes(meta.routes)
+    app.router.add_routes(event_types.routes)
+    app.router.add_routes(slots.routes)
+    app.router.add_routes(bookings.routes)
     return app

@@ -1374,3 +1374,8 @@ _EVENT_TYPE_KEYS = (
     "locations",
     "questions",
 )
+
+
+def issue_at(text: str, path: Path, message: str) -> Issue:
+    """An issue found after parsing (e.g. against the database), located in ``text``."""
+    return Issue(_Locator(text).line_for(path), format_path(path), message)

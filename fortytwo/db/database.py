@@ -71,9 +71,14 @@ class Database:
         return self._reader
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[Conn]:
-        """One serialized write transaction."""
-        async with self._write_lock:
+    async def write(self, max_wait: float | None = None) -> AsyncIterator[Conn]:
+        """One serialized write transaction; ``max_wait`` bounds the wait for the writer
+        (``TimeoutError`` when exceeded)."""
+        if max_wait is None:
+            await self._write_lock.acquire()
+        else:
+            await asyncio.wait_for(self._write_lock.acquire(), max_wait)
+        try:
             conn = self.writer
             await conn.execute("BEGIN IMMEDIATE")
             try:
@@ -82,7 +87,14 @@ class Database:
                 await conn.execute("ROLLBACK")
                 raise
             else:
-                await conn.execute("COMMIT")
+                try:
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
+                    raise
+        finally:
+            self._write_lock.release()
 
     @property
     def write_lock(self) -> asyncio.Lock:

@@ -1,0 +1,149 @@
+"""Turning stored rows into slot-engine inputs, and the two slot queries.
+
+One path builds the inputs for ``/v1/slots``, ``/v1/slots/check`` and booking creation, so
+the three always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fortytwo.db.database import Conn
+from fortytwo.scheduling import engine
+from fortytwo.scheduling.model import Busy, EventRules, Host, Limits, Schedule, SlotCheck, SlotList
+from fortytwo.store import availability as store
+from fortytwo.timefmt import parse_db_ts
+
+# bookings this far around a window matter: month limits and buffers reach back and forward
+MARGIN = timedelta(days=32)
+RECENT = timedelta(days=30)
+UTC_SCHEDULE_NAME = "UTC"
+
+
+def _ranges(items: list[list[int]]) -> tuple[tuple[int, int], ...]:
+    return tuple((int(s), int(e)) for s, e in items)
+
+
+def schedule_from_row(row: Any) -> Schedule:
+    weekly = json.loads(row["weekly"])
+    overrides = json.loads(row["overrides"])
+    return Schedule(
+        timezone=row["timezone"],
+        weekly={day: _ranges(ranges) for day, ranges in enumerate(weekly)},
+        overrides={date.fromisoformat(d): _ranges(r) for d, r in overrides.items()},
+    )
+
+
+def rules_for(event_type: Any) -> EventRules:
+    return EventRules(
+        event_type_id=event_type.id,
+        duration=event_type.duration_minutes,
+        interval=event_type.slot_interval_minutes,
+        scheduling_type=event_type.scheduling_type,
+        active=bool(event_type.active),
+        buffer_before=event_type.buffer_before_minutes,
+        buffer_after=event_type.buffer_after_minutes,
+        minimum_notice=event_type.minimum_notice_minutes,
+        future_limit_days=event_type.future_limit_days,
+        limits=Limits(
+            event_type.max_bookings_per_day,
+            event_type.max_bookings_per_week,
+            event_type.max_bookings_per_month,
+        ),
+        seats_per_slot=event_type.seats_per_slot,
+    )
+
+
+def host_ids(event_type: Any) -> list[str]:
+    return [host.user_id for host in event_type.hosts]
+
+
+async def load_hosts(
+    conn: Conn,
+    event_type: Any,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    *,
+    exclude_uid: str | None = None,
+) -> list[Host]:
+    """Everything the engine needs about the event type's hosts for [start, end)."""
+    ids = host_ids(event_type)
+    if not ids:
+        return []
+    schedules = await store.schedules_for(conn, ids, event_type.schedule_id)
+    by_user: dict[str, Schedule] = {}
+    named = next((r for r in schedules if r["id"] == event_type.schedule_id), None)
+    for row in schedules:
+        if row["is_default"] and row["user_id"] not in by_user:
+            by_user[row["user_id"]] = schedule_from_row(row)
+    if named is not None:
+        by_user[named["user_id"]] = schedule_from_row(named)
+
+    ooo: dict[str, list[tuple[date, date]]] = {}
+    for row in await store.out_of_office_for(conn, ids):
+        ooo.setdefault(row["user_id"], []).append(
+            (date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"]))
+        )
+    limits = {
+        row["user_id"]: Limits(row["per_day"], row["per_week"], row["per_month"])
+        for row in await store.limits_for(conn, ids)
+    }
+    busy: dict[str, list[Busy]] = {}
+    for row in await store.busy_for(conn, ids, start - MARGIN, end + MARGIN, exclude_uid):
+        busy.setdefault(row["host_user_id"], []).append(
+            Busy(
+                start=parse_db_ts(row["start_at"]),
+                end=parse_db_ts(row["end_at"]),
+                buffer_before=row["buffer_before_minutes"],
+                buffer_after=row["buffer_after_minutes"],
+                event_type_id=row["event_type_id"],
+            )
+        )
+    recent = await store.recent_counts(conn, event_type.id, ids, now - RECENT, now)
+    empty = Schedule(timezone="UTC", weekly={})
+    return [
+        Host(
+            user_id=uid,
+            schedule=by_user.get(uid, empty),
+            out_of_office=tuple(ooo.get(uid, ())),
+            busy=tuple(busy.get(uid, ())),
+            user_limits=limits.get(uid, Limits()),
+            recent_bookings=recent.get(uid, 0),
+        )
+        for uid in ids
+    ]
+
+
+def schedule_timezone(hosts: list[Host], event_type: Any) -> str:
+    if event_type.timezone:
+        return event_type.timezone
+    return hosts[0].schedule.timezone if hosts and hosts[0].schedule.weekly else "UTC"
+
+
+async def list_slots(
+    conn: Conn, event_type: Any, start: datetime, end: datetime, now: datetime
+) -> SlotList:
+    hosts = await load_hosts(conn, event_type, start, end, now)
+    return engine.compute_slots(rules_for(event_type), hosts, start, end, now)
+
+
+async def check(
+    conn: Conn,
+    event_type: Any,
+    start: datetime,
+    now: datetime,
+    *,
+    exclude_uid: str | None = None,
+    only_host: str | None = None,
+) -> SlotCheck:
+    """Is ``start`` offered? ``exclude_uid`` ignores one booking (the one being moved);
+    ``only_host`` asks about one host of a round-robin event type."""
+    horizon = max(start, now + timedelta(days=event_type.future_limit_days))
+    hosts = await load_hosts(conn, event_type, min(start, now), horizon + timedelta(days=1), now,
+                             exclude_uid=exclude_uid)
+    if only_host is not None:
+        hosts = [h for h in hosts if h.user_id == only_host]
+    return engine.check_slot(rules_for(event_type), hosts, start, now)

@@ -1,0 +1,72 @@
+"""Reads that feed the slot engine: schedules, time off, limits and busy bookings of hosts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fortytwo.db.database import Conn, Row, fetch_all
+from fortytwo.store.common import ts
+
+ACTIVE_STATUSES = ("pending", "confirmed")
+
+
+def _placeholders(items: list[str]) -> str:
+    return ", ".join("?" for _ in items)
+
+
+async def schedules_for(conn: Conn, user_ids: list[str], schedule_id: str | None) -> list[Row]:
+    """Default schedules of the users, plus the named schedule (if any)."""
+    return await fetch_all(
+        conn,
+        f"SELECT * FROM schedules WHERE (user_id IN ({_placeholders(user_ids)}) AND is_default = 1)"
+        " OR id = ?",
+        (*user_ids, schedule_id or ""),
+    )
+
+
+async def out_of_office_for(conn: Conn, user_ids: list[str]) -> list[Row]:
+    return await fetch_all(
+        conn,
+        f"SELECT user_id, start_date, end_date FROM out_of_office"
+        f" WHERE user_id IN ({_placeholders(user_ids)})",
+        tuple(user_ids),
+    )
+
+
+async def limits_for(conn: Conn, user_ids: list[str]) -> list[Row]:
+    return await fetch_all(
+        conn,
+        f"SELECT * FROM user_limits WHERE user_id IN ({_placeholders(user_ids)})",
+        tuple(user_ids),
+    )
+
+
+async def busy_for(
+    conn: Conn, user_ids: list[str], start: datetime, end: datetime, exclude_uid: str | None = None
+) -> list[Row]:
+    """Pending and confirmed bookings of the users that touch [start, end), but one."""
+    return await fetch_all(
+        conn,
+        f"""SELECT host_user_id, start_at, end_at, buffer_before_minutes, buffer_after_minutes,
+                   event_type_id
+            FROM bookings
+            WHERE host_user_id IN ({_placeholders(user_ids)})
+              AND status IN ('pending', 'confirmed')
+              AND start_at < ? AND end_at > ? AND uid <> ?
+            ORDER BY start_at""",
+        (*user_ids, ts(end), ts(start), exclude_uid or ""),
+    )
+
+
+async def recent_counts(
+    conn: Conn, event_type_id: str, user_ids: list[str], since: datetime, until: datetime
+) -> dict[str, int]:
+    rows = await fetch_all(
+        conn,
+        f"""SELECT host_user_id, COUNT(*) AS n FROM bookings
+            WHERE event_type_id = ? AND host_user_id IN ({_placeholders(user_ids)})
+              AND status IN ('pending', 'confirmed') AND start_at >= ? AND start_at < ?
+            GROUP BY host_user_id""",
+        (event_type_id, *user_ids, ts(since), ts(until)),
+    )
+    return {r["host_user_id"]: r["n"] for r in rows}
