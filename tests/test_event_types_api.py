@@ -600,7 +600,7 @@ async def test_find_for_query(app, world):
         ({"event_type_id": ""}, 400, {"param": "event_type_id"}),
         ({"username": "ada"}, 400, {"param": "event_slug"}),
         ({"event_slug": "intro-call"}, 400, {"param": "username"}),
-        ({"event_type_id": "nope"}, 404, None),
+        ({"event_type_id": "nope"}, 400, {"param": "event_type_id"}),
         ({"event_type_id": world.eve_intro}, 404, None),
         ({"username": "eve", "event_slug": "solo"}, 404, None),
     ]:

@@ -7,14 +7,12 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from fortytwo import keys
-from fortytwo.http.errors import ApiError, bad_param
+from fortytwo.http.errors import bad_param
 from fortytwo.http.policy import requires_scope
 from fortytwo.http.responses import PRINCIPAL, ok
 from fortytwo.services import availability
 from fortytwo.services.accounts import valid_timezone
-from fortytwo.store import event_types as event_type_store
-from fortytwo.store.common import is_uuid
-from fortytwo.store.event_types import EventTypeRow
+from fortytwo.services.event_types import find_for_query
 from fortytwo.timefmt import format_ts, parse_ts
 
 routes = web.RouteTableDef()
@@ -41,29 +39,6 @@ def _timezone(query) -> str | None:  # type: ignore[no-untyped-def]
     if not valid_timezone(raw):
         raise bad_param("timezone", "`timezone` must be an IANA time zone such as Europe/Lisbon.")
     return raw
-
-
-async def find_for_query(conn, org_id: str, query) -> EventTypeRow:  # type: ignore[no-untyped-def]
-    """The event type named by ``event_type_id`` or by ``username`` + ``event_slug``."""
-    event_type_id = query.get("event_type_id")
-    username, slug = query.get("username"), query.get("event_slug")
-    if event_type_id:
-        if not is_uuid(event_type_id):
-            raise bad_param("event_type_id", "`event_type_id` must be a UUID.")
-        row = await event_type_store.get_event_type(conn, org_id, event_type_id)
-    elif username or slug:
-        if not username:
-            raise bad_param("username", "`username` is required together with `event_slug`.")
-        if not slug:
-            raise bad_param("event_slug", "`event_slug` is required together with `username`.")
-        row = await event_type_store.find_by_owner_slug(conn, org_id, username, slug)
-    else:
-        raise bad_param(
-            "event_type_id", "Name the event type with `event_type_id`, or `username` and `event_slug`."
-        )
-    if row is None:
-        raise ApiError(404, "event_type_not_found", "No such event type in your organization.")
-    return row
 
 
 def _check_query_shape(query) -> None:  # type: ignore[no-untyped-def]

@@ -155,16 +155,17 @@ async def find_for_query(conn: Conn, org_id: str, query: Mapping[str, str]) -> E
     """The event type a query string names (slots, contract 6): ``event_type_id``, or
     ``username`` + ``event_slug`` (a team event type: the team's slug as ``username``).
 
-    Neither given, or half of the pair → 400 ``invalid_query_param``; an id that is not a
-    UUID, unknown or another organization's → 404 ``event_type_not_found``.
+    Neither given, half of the pair, or an id that is not a UUID → 400
+    ``invalid_query_param``; an unknown id or another organization's → 404
+    ``event_type_not_found``.
     """
     event_type_id = query.get("event_type_id") or None
     username = query.get("username") or None
     event_slug = query.get("event_slug") or None
     if event_type_id is not None:
-        row = None
-        if is_uuid(event_type_id):
-            row = await store.get_event_type(conn, org_id, event_type_id.lower())
+        if not is_uuid(event_type_id):
+            raise bad_param("event_type_id", "event_type_id must be a UUID such as the id of an event type.")
+        row = await store.get_event_type(conn, org_id, event_type_id.lower())
         if row is None:
             raise _not_found(f"No event type with id {event_type_id!r} exists in this organization.")
         return row
