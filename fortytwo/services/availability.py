@@ -18,6 +18,7 @@ from fortytwo.timefmt import parse_db_ts
 
 # bookings this far around a window matter: month limits and buffers reach back and forward
 MARGIN = timedelta(days=32)
+# round robin prefers the host with the fewest bookings made in this period
 RECENT = timedelta(days=30)
 UTC_SCHEDULE_NAME = "UTC"
 
