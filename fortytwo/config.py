@@ -34,7 +34,6 @@ class ServerSettings:
     trusted_proxies: tuple[str, ...] = ()
     shutdown_timeout: float = 10.0
     realm: str = "42min"
-    cors_origins: tuple[str, ...] = ()
     access_log: bool = True
 
 

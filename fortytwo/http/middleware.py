@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 
 from aiohttp import web
 
@@ -168,6 +169,7 @@ def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiErr
 async def pipeline_middleware(
     request: web.Request, handler: web.RequestHandler
 ) -> web.StreamResponse:
+    started = time.perf_counter()
     request_id = "req_" + os.urandom(16).hex()
     request[REQUEST_ID] = request_id
     try:
@@ -190,6 +192,7 @@ async def pipeline_middleware(
             request_id,
         )
     response.headers["X-Request-Id"] = request_id
+    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
     decision = request.get(RATE)
     if decision is not None:
         response.headers.update(decision.headers())

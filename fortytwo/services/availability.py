@@ -16,8 +16,12 @@ from fortytwo.scheduling.model import Busy, EventRules, Host, Limits, Schedule, 
 from fortytwo.store import availability as store
 from fortytwo.timefmt import parse_db_ts
 
-# bookings this far around a window matter: month limits and buffers reach back and forward
-MARGIN = timedelta(days=32)
+# How far around a window existing bookings can matter: a month (month limits), a week
+# (week limits), otherwise two days (a working range spans at most a local day, and buffers
+# and durations are at most 12 hours each).
+MONTH_MARGIN = timedelta(days=32)
+WEEK_MARGIN = timedelta(days=8)
+DAY_MARGIN = timedelta(days=2)
 # round robin prefers the host with the fewest bookings made in this period
 RECENT = timedelta(days=30)
 UTC_SCHEDULE_NAME = "UTC"
@@ -92,8 +96,9 @@ async def load_hosts(
         row["user_id"]: Limits(row["per_day"], row["per_week"], row["per_month"])
         for row in await store.limits_for(conn, ids)
     }
+    margin = _margin([rules_for(event_type).limits, *limits.values()])
     busy: dict[str, list[Busy]] = {}
-    for row in await store.busy_for(conn, ids, start - MARGIN, end + MARGIN, exclude_uid):
+    for row in await store.busy_for(conn, ids, start - margin, end + margin, exclude_uid):
         busy.setdefault(row["host_user_id"], []).append(
             Busy(
                 start=parse_db_ts(row["start_at"]),
@@ -116,6 +121,14 @@ async def load_hosts(
         )
         for uid in ids
     ]
+
+
+def _margin(all_limits: list[Limits]) -> timedelta:
+    if any(limit.per_month is not None for limit in all_limits):
+        return MONTH_MARGIN
+    if any(limit.per_week is not None for limit in all_limits):
+        return WEEK_MARGIN
+    return DAY_MARGIN
 
 
 def schedule_timezone(hosts: list[Host], event_type: Any) -> str:
@@ -142,9 +155,17 @@ async def check(
 ) -> SlotCheck:
     """Is ``start`` offered? ``exclude_uid`` ignores one booking (the one being moved);
     ``only_host`` asks about one host of a round-robin event type."""
+    rules = rules_for(event_type)
+
+    async def hosts_for(first: datetime, last: datetime) -> list[Host]:
+        hosts = await load_hosts(conn, event_type, first, last, now, exclude_uid=exclude_uid)
+        return [h for h in hosts if only_host is None or h.user_id == only_host]
+
+    # Bookings near the start decide the answer; only a busy slot's next_available needs
+    # the whole way to the future limit, so that wider read happens only then.
+    end = start + timedelta(minutes=event_type.duration_minutes)
+    result = engine.check_slot(rules, await hosts_for(start, end), start, now)
+    if result.available or result.reason != "slot_busy":
+        return result
     horizon = max(start, now + timedelta(days=event_type.future_limit_days))
-    hosts = await load_hosts(conn, event_type, min(start, now), horizon + timedelta(days=1), now,
-                             exclude_uid=exclude_uid)
-    if only_host is not None:
-        hosts = [h for h in hosts if h.user_id == only_host]
-    return engine.check_slot(rules_for(event_type), hosts, start, now)
+    return engine.check_slot(rules, await hosts_for(start, horizon + timedelta(days=1)), start, now)

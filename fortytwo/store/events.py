@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fortytwo.db.database import Conn, execute, fetch_all, fetch_one
+from fortytwo.db.database import Conn, execute, fetch_all
 from fortytwo.store.common import ts
 
 
@@ -16,12 +16,11 @@ async def append_event(
 ) -> str:
     """Record ``event`` (dotted name) with its payload ``data``; returns the ``evt_`` id."""
     event_id = f"evt_{uuid.uuid4()}"
-    row = await fetch_one(conn, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events")
     await execute(
         conn,
         "INSERT INTO events (id, seq, organization_id, event, payload, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (event_id, row[0], organization_id, event, json.dumps(data, separators=(",", ":")), ts(now)),
+        " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events",
+        (event_id, organization_id, event, json.dumps(data, separators=(",", ":")), ts(now)),
     )
     return event_id
 
