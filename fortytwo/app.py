@@ -10,7 +10,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from fortytwo import keys
-from fortytwo.api import bookings, event_types, meta, slots
+from fortytwo.api import booking_list, bookings, event_types, meta, slots
 from fortytwo.config import Settings
 from fortytwo.db.database import Database
 from fortytwo.db.migrate import migrate
@@ -91,4 +91,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.router.add_routes(event_types.routes)
     app.router.add_routes(slots.routes)
     app.router.add_routes(bookings.routes)
+    app.router.add_routes(booking_list.routes)
     return app

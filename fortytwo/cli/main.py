@@ -8,6 +8,7 @@ import click
 
 from fortytwo import __version__
 from fortytwo.cli.accounts import orgs, users
+from fortytwo.cli.bookings import bookings
 from fortytwo.cli.context import CliState
 from fortytwo.cli.scheduling import apply_cmd, event_types
 from fortytwo.cli.server import init, migrate_cmd, serve, version
@@ -24,7 +25,9 @@ def cli(ctx: click.Context, config_file: str | None, data_dir: str | None) -> No
     ctx.obj = CliState(config_file, data_dir)
 
 
-for command in (init, serve, migrate_cmd, version, orgs, users, tokens, apply_cmd, event_types):
+for command in (
+    init, serve, migrate_cmd, version, orgs, users, tokens, apply_cmd, event_types, bookings,
+):
     cli.add_command(command)
 
 
