@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -27,6 +28,18 @@ from fortytwo.services.slot_locks import SlotLocks
 from fortytwo.timefmt import Clock, system_clock
 
 
+@contextlib.asynccontextmanager
+async def _background(loop_coro: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
+    """Run one owner task for a background service; cancel and await it on the way out."""
+    task = asyncio.create_task(loop_coro)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     db = Database(settings.database_path, settings.database.busy_timeout_ms)
@@ -45,16 +58,11 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     await authenticator.poll_epoch()
     app[keys.AUTHENTICATOR] = authenticator
-    task = asyncio.create_task(
+    async with _background(
         authenticator.run_maintenance(app[keys.SETTINGS].security.auth_cache_poll_seconds)
-    )
-    try:
+    ):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await authenticator.flush_last_used()
+    await authenticator.flush_last_used()
 
 
 async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -62,13 +70,8 @@ async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.IDEMPOTENCY] = IdempotencyGate(
         app[keys.DATABASE], timedelta(hours=settings.bookings.idempotency_ttl_hours)
     )
-    task = asyncio.create_task(housekeeping.run(app[keys.DATABASE], app[keys.CLOCK]))
-    try:
+    async with _background(housekeeping.run(app[keys.DATABASE], app[keys.CLOCK])):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:

@@ -122,13 +122,7 @@ def users_list(state: CliState, org: str | None, as_json: bool) -> None:
     """List users."""
 
     async def go(db):  # type: ignore[no-untyped-def]
-        org_id = None
-        if org:
-            found = await store.find_org(db.reader, org)
-            if found is None:
-                raise service.NotFound(f"no organization {org!r}")
-            org_id = found.id
-        return await store.list_users(db.reader, org_id)
+        return await store.list_users(db.reader, await service.org_filter(db, org))
 
     found = with_db(state.settings(), go)
     if as_json:

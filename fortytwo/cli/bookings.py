@@ -9,10 +9,9 @@ import click
 
 from fortytwo.cli.context import CliState, emit_json, pass_state, with_db
 from fortytwo.db.database import Database
+from fortytwo.services import accounts as account_service
 from fortytwo.services import bookings as booking_service
 from fortytwo.services.booking_views import rest_booking
-from fortytwo.services.errors import NotFound
-from fortytwo.store import accounts as account_store
 from fortytwo.store import booking_queries
 from fortytwo.store.bookings import BookingRow
 from fortytwo.timefmt import format_ts, system_clock
@@ -64,12 +63,7 @@ def bookings_list(state: CliState, org: str | None, status: str | None, as_json:
     statuses = _statuses(status)
 
     async def go(db: Database) -> list[BookingRow]:
-        org_id = None
-        if org:
-            found = await account_store.find_org(db.reader, org)
-            if found is None:
-                raise NotFound(f"no organization {org!r}")
-            org_id = found.id
+        org_id = await account_service.org_filter(db, org)
         return await booking_queries.list_for_operator(db.reader, org_id, statuses)
 
     rows = with_db(state.settings(), go)

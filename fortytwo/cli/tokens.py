@@ -10,8 +10,8 @@ from fortytwo.cli.context import CliState, emit_json, pass_state, run, with_db
 from fortytwo.config import Settings
 from fortytwo.security.keys import read_secret_file
 from fortytwo.security.tokens import DEFAULT_PREFIX
+from fortytwo.services import accounts as account_service
 from fortytwo.services import pats
-from fortytwo.store import accounts as account_store
 from fortytwo.store import tokens as token_store
 from fortytwo.store.tokens import PatRow
 from fortytwo.timefmt import format_optional, system_clock
@@ -105,13 +105,7 @@ def tokens_list(state: CliState, org: str | None, as_json: bool) -> None:
     """List tokens (never their secrets)."""
 
     async def go(db):  # type: ignore[no-untyped-def]
-        org_id = None
-        if org:
-            found = await account_store.find_org(db.reader, org)
-            if found is None:
-                raise pats.NotFound(f"no organization {org!r}")
-            org_id = found.id
-        return await token_store.list_pats(db.reader, org_id)
+        return await token_store.list_pats(db.reader, await account_service.org_filter(db, org))
 
     found = with_db(state.settings(), go)
     now = system_clock()

@@ -90,6 +90,16 @@ async def add_user(
         )
 
 
+async def org_filter(db: Database, org: str | None) -> str | None:
+    """The id of the organization named ``org`` (name or id), None for no filter."""
+    if not org:
+        return None
+    found = await accounts.find_org(db.reader, org)
+    if found is None:
+        raise NotFound(f"no organization {org!r}; see `fortytwo orgs list`")
+    return found.id
+
+
 async def require_user(db: Database, username_or_id: str) -> User:
     user = await accounts.find_user(db.reader, username_or_id)
     if user is None:

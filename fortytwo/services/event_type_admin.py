@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from fortytwo.db.database import Database, Row
+from fortytwo.services import accounts as account_service
 from fortytwo.services.errors import NotFound
-from fortytwo.store import accounts, scheduling
 from fortytwo.store import events as event_store
+from fortytwo.store import scheduling
 
 
 def _summary(row: Row) -> dict[str, Any]:
@@ -25,12 +26,7 @@ def _summary(row: Row) -> dict[str, Any]:
 
 
 async def list_all(db: Database, org: str | None) -> list[dict[str, Any]]:
-    org_id = None
-    if org:
-        found = await accounts.find_org(db.reader, org)
-        if found is None:
-            raise NotFound(f"no organization {org!r}")
-        org_id = found.id
+    org_id = await account_service.org_filter(db, org)
     return [_summary(r) for r in await scheduling.list_event_type_rows(db.reader, org_id)]
 
 
