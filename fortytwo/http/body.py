@@ -43,7 +43,7 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
             raise ApiError(400, "invalid_request", "Send a JSON object as the request body.")
         return None
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ApiError(
             400,
@@ -52,6 +52,49 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
         ) from None
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_request", "The body is not valid UTF-8 JSON.") from None
+    check_text(value)
+    return value
+
+
+def _printable_path(path: str) -> str:
+    return path.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _find_bad_text(body: Any) -> str | None:
+    """The path of the first string (or key) that is not valid Unicode text, if any.
+
+    JSON escapes can spell unpaired surrogates (``"\\ud800"``); such strings cannot be
+    stored or sent back as UTF-8, so they are refused up front. Iterative, so any nesting
+    depth the JSON parser accepted is fine here too.
+    """
+    stack: list[tuple[Any, str]] = [(body, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return path or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                where = f"{path}.{key}" if path else str(key)
+                stack.append((item, where))
+                stack.append((key, where))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(value))
+    return None
+
+
+def check_text(body: Any) -> None:
+    """400 ``invalid_request`` when the body carries text that is not valid Unicode."""
+    bad = _find_bad_text(body)
+    if bad is not None:
+        raise ApiError(
+            400, "invalid_request",
+            "The body contains an unpaired surrogate escape (\\ud800-\\udfff); "
+            "send valid Unicode text.",
+            {"field": _printable_path(bad)},
+        )
 
 
 async def read_json_object(request: web.Request, *, required: bool = True) -> dict[str, Any]:

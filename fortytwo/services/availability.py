@@ -108,7 +108,7 @@ async def load_hosts(
                 event_type_id=row["event_type_id"],
             )
         )
-    recent = await store.recent_counts(conn, event_type.id, ids, now - RECENT, now)
+    recent = await store.recent_counts(conn, event_type.id, ids, now - RECENT)
     empty = Schedule(timezone="UTC", weekly={})
     return [
         Host(

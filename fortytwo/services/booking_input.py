@@ -6,6 +6,7 @@ semantic refusals (an undeliverable email, SMS rules, immutable fields) use thei
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -222,8 +223,11 @@ def check_responses(questions: list[dict[str, Any]], responses: dict[str, Any]) 
             if not isinstance(value, str) or not PHONE_RE.match(value):
                 errors.add(path, "must be a phone number in international format (+…)")
         elif kind == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                errors.add(path, "must be a number")
+            # NaN and Infinity parse from JSON but cannot be written back as JSON
+            if isinstance(value, bool) or not isinstance(value, int | float) or (
+                isinstance(value, float) and not math.isfinite(value)
+            ):
+                errors.add(path, "must be a finite number")
         elif kind == "checkbox":
             if not isinstance(value, bool):
                 errors.add(path, "must be true or false")

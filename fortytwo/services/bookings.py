@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fortytwo.db.database import Conn, Database
-from fortytwo.http.errors import ApiError
+from fortytwo.http.errors import ApiError, ValidationErrors
 from fortytwo.http.idempotency import Recorder
 from fortytwo.services import availability
 from fortytwo.services.authn import Principal
@@ -339,8 +339,6 @@ async def update(
         changes: dict[str, Any] = {}
         if patch.metadata is not None:
             merged = {**row.metadata, **patch.metadata}
-            from fortytwo.http.errors import ValidationErrors
-
             errors = ValidationErrors()
             check_metadata(errors, merged)
             errors.raise_if_any()

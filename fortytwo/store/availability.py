@@ -58,15 +58,15 @@ async def busy_for(
     )
 
 
-async def recent_counts(  # bookings made in [since, until], for round-robin fairness
-    conn: Conn, event_type_id: str, user_ids: list[str], since: datetime, until: datetime
+async def recent_counts(  # bookings made since ``since``, for round-robin fairness
+    conn: Conn, event_type_id: str, user_ids: list[str], since: datetime
 ) -> dict[str, int]:
     rows = await fetch_all(
         conn,
         f"""SELECT host_user_id, COUNT(*) AS n FROM bookings
             WHERE event_type_id = ? AND host_user_id IN ({_placeholders(user_ids)})
-              AND status IN ('pending', 'confirmed') AND created_at >= ? AND created_at <= ?
+              AND status IN ('pending', 'confirmed') AND created_at >= ?
             GROUP BY host_user_id""",
-        (event_type_id, *user_ids, ts(since), ts(until)),
+        (event_type_id, *user_ids, ts(since)),
     )
     return {r["host_user_id"]: r["n"] for r in rows}
