@@ -64,7 +64,7 @@ async def list_slots(request: web.Request) -> web.Response:
     db = request.app[keys.DATABASE]
     event_type = await find_for_query(db.reader, request[PRINCIPAL].organization_id, query)
     now = request.app[keys.CLOCK]()
-    result = await availability.list_slots(db.reader, event_type, start, end, now)
+    result = await availability.list_slots(db, event_type, start, end, now)
     collective = event_type.scheduling_type == "collective"
     group = event_type.scheduling_type == "group"
     slots = []
@@ -105,7 +105,7 @@ async def check_slot(request: web.Request) -> web.Response:
             "or left out.",
         )
     now = request.app[keys.CLOCK]()
-    result = await availability.check(db.reader, event_type, start, now)
+    result = await availability.check(db, event_type, start, now)
     if result.available:
         data: dict = {"available": True, "duration_minutes": event_type.duration_minutes}
         if event_type.scheduling_type == "collective":

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from fortytwo.db.database import Conn, Database
+from fortytwo.db.database import Database, SyncConn
 from fortytwo.http.errors import ApiError
 from fortytwo.store import bookings as store
 from fortytwo.store.bookings import StoredResponse
@@ -57,21 +57,26 @@ class Recorder:
     fingerprint: str
     request_id: str
     ttl: timedelta
-    response: web.Response | None = field(default=None)
+    stored: StoredResponse | None = field(default=None)
 
-    async def finish(
-        self, conn: Conn, status: int, data: Any, headers: dict[str, str], now: datetime
+    def finish(
+        self, conn: SyncConn, status: int, data: Any, headers: dict[str, str], now: datetime
     ) -> None:
+        """Store the answer inside the write's transaction (runs on the writer thread)."""
         body = json.dumps(
             {"data": data, "meta": {"request_id": self.request_id}},
             ensure_ascii=False, separators=(",", ":"),
         ).encode("utf-8")
-        await store.save_idempotency(
-            conn, self.organization_id, self.key,
-            StoredResponse(self.fingerprint, status, headers, body), now, self.ttl,
-        )
-        self.response = web.Response(
-            body=body, status=status, headers=headers, content_type="application/json"
+        self.stored = StoredResponse(self.fingerprint, status, headers, body)
+        store.save_idempotency(conn, self.organization_id, self.key, self.stored, now, self.ttl)
+
+    @property
+    def response(self) -> web.Response | None:
+        if self.stored is None:
+            return None
+        return web.Response(
+            body=self.stored.body, status=self.stored.status, headers=self.stored.headers,
+            content_type="application/json",
         )
 
 
@@ -94,7 +99,7 @@ class IdempotencyGate:
             )
         self._running.add(slot)
         try:
-            stored = await store.get_idempotency(self.db.reader, organization_id, key, now)
+            stored = await self.db.run_read(store.get_idempotency, organization_id, key, now)
         except BaseException:
             self._running.discard(slot)
             raise

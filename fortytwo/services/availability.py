@@ -10,7 +10,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from fortytwo.db.database import Conn
+from fortytwo.db.database import Database, SyncConn
 from fortytwo.scheduling import engine
 from fortytwo.scheduling.model import Busy, EventRules, Host, Limits, Schedule, SlotCheck, SlotList
 from fortytwo.store import availability as store
@@ -65,8 +65,8 @@ def host_ids(event_type: Any) -> list[str]:
     return [host.user_id for host in event_type.hosts]
 
 
-async def load_hosts(
-    conn: Conn,
+def load_hosts(
+    conn: SyncConn,
     event_type: Any,
     start: datetime,
     end: datetime,
@@ -78,7 +78,7 @@ async def load_hosts(
     ids = host_ids(event_type)
     if not ids:
         return []
-    schedules = await store.schedules_for(conn, ids, event_type.schedule_id)
+    schedules = store.schedules_for(conn, ids, event_type.schedule_id)
     by_user: dict[str, Schedule] = {}
     named = next((r for r in schedules if r["id"] == event_type.schedule_id), None)
     for row in schedules:
@@ -88,17 +88,17 @@ async def load_hosts(
         by_user[named["user_id"]] = schedule_from_row(named)
 
     ooo: dict[str, list[tuple[date, date]]] = {}
-    for row in await store.out_of_office_for(conn, ids):
+    for row in store.out_of_office_for(conn, ids):
         ooo.setdefault(row["user_id"], []).append(
             (date.fromisoformat(row["start_date"]), date.fromisoformat(row["end_date"]))
         )
     limits = {
         row["user_id"]: Limits(row["per_day"], row["per_week"], row["per_month"])
-        for row in await store.limits_for(conn, ids)
+        for row in store.limits_for(conn, ids)
     }
     margin = _margin([rules_for(event_type).limits, *limits.values()])
     busy: dict[str, list[Busy]] = {}
-    for row in await store.busy_for(conn, ids, start - margin, end + margin, exclude_uid):
+    for row in store.busy_for(conn, ids, start - margin, end + margin, exclude_uid):
         busy.setdefault(row["host_user_id"], []).append(
             Busy(
                 start=parse_db_ts(row["start_at"]),
@@ -108,7 +108,11 @@ async def load_hosts(
                 event_type_id=row["event_type_id"],
             )
         )
-    recent = await store.recent_counts(conn, event_type.id, ids, now - RECENT)
+    recent = (
+        store.recent_counts(conn, event_type.id, ids, now - RECENT)
+        if event_type.scheduling_type == "collective"
+        else {}
+    )
     empty = Schedule(timezone="UTC", weekly={})
     return [
         Host(
@@ -131,21 +135,26 @@ def _margin(all_limits: list[Limits]) -> timedelta:
     return DAY_MARGIN
 
 
-def schedule_timezone(hosts: list[Host], event_type: Any) -> str:
-    if event_type.timezone:
-        return event_type.timezone
-    return hosts[0].schedule.timezone if hosts and hosts[0].schedule.weekly else "UTC"
-
-
-async def list_slots(
-    conn: Conn, event_type: Any, start: datetime, end: datetime, now: datetime
+def slots_in(
+    conn: SyncConn, event_type: Any, start: datetime, end: datetime, now: datetime
 ) -> SlotList:
-    hosts = await load_hosts(conn, event_type, start, end, now)
+    """The offered slots in [start, end); runs on a database thread."""
+    hosts = load_hosts(conn, event_type, start, end, now)
     return engine.compute_slots(rules_for(event_type), hosts, start, end, now)
 
 
-async def check(
-    conn: Conn,
+async def list_slots(
+    db: Database, event_type: Any, start: datetime, end: datetime, now: datetime
+) -> SlotList:
+    return await db.run_read(slots_in, event_type, start, end, now)
+
+
+async def check(db: Database, event_type: Any, start: datetime, now: datetime) -> SlotCheck:
+    return await db.run_read(check_in, event_type, start, now)
+
+
+def check_in(
+    conn: SyncConn,
     event_type: Any,
     start: datetime,
     now: datetime,
@@ -157,15 +166,15 @@ async def check(
     ``only_host`` asks about one host of a round-robin event type."""
     rules = rules_for(event_type)
 
-    async def hosts_for(first: datetime, last: datetime) -> list[Host]:
-        hosts = await load_hosts(conn, event_type, first, last, now, exclude_uid=exclude_uid)
+    def hosts_for(first: datetime, last: datetime) -> list[Host]:
+        hosts = load_hosts(conn, event_type, first, last, now, exclude_uid=exclude_uid)
         return [h for h in hosts if only_host is None or h.user_id == only_host]
 
     # Bookings near the start decide the answer; only a busy slot's next_available needs
     # the whole way to the future limit, so that wider read happens only then.
     end = start + timedelta(minutes=event_type.duration_minutes)
-    result = engine.check_slot(rules, await hosts_for(start, end), start, now)
+    result = engine.check_slot(rules, hosts_for(start, end), start, now)
     if result.available or result.reason != "slot_busy":
         return result
     horizon = max(start, now + timedelta(days=event_type.future_limit_days))
-    return engine.check_slot(rules, await hosts_for(start, horizon + timedelta(days=1)), start, now)
+    return engine.check_slot(rules, hosts_for(start, horizon + timedelta(days=1)), start, now)

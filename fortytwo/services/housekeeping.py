@@ -14,8 +14,7 @@ INTERVAL_SECONDS = 600
 
 
 async def purge_once(db: Database, clock: Clock) -> int:
-    async with db.write() as conn:
-        return await booking_store.purge_idempotency(conn, clock())
+    return await db.run_write(booking_store.purge_idempotency, clock())
 
 
 async def run(db: Database, clock: Clock, interval: float = INTERVAL_SECONDS) -> None:

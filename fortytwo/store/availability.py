@@ -1,52 +1,50 @@
-"""Reads that feed the slot engine: schedules, time off, limits and busy bookings of hosts."""
+"""Reads that feed the slot engine: schedules, time off, limits and busy bookings of hosts.
+
+These run on a plain ``sqlite3`` connection inside ``Database.run_read`` / ``run_write``, so
+one slot computation (or one booking transaction) costs a single thread hand-off.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fortytwo.db.database import Conn, Row, fetch_all
+from fortytwo.db.database import Row, SyncConn
 from fortytwo.store.common import ts
-
-ACTIVE_STATUSES = ("pending", "confirmed")
 
 
 def _placeholders(items: list[str]) -> str:
     return ", ".join("?" for _ in items)
 
 
-async def schedules_for(conn: Conn, user_ids: list[str], schedule_id: str | None) -> list[Row]:
+def schedules_for(conn: SyncConn, user_ids: list[str], schedule_id: str | None) -> list[Row]:
     """Default schedules of the users, plus the named schedule (if any)."""
-    return await fetch_all(
-        conn,
+    return conn.execute(
         f"SELECT * FROM schedules WHERE (user_id IN ({_placeholders(user_ids)}) AND is_default = 1)"
         " OR id = ?",
         (*user_ids, schedule_id or ""),
-    )
+    ).fetchall()
 
 
-async def out_of_office_for(conn: Conn, user_ids: list[str]) -> list[Row]:
-    return await fetch_all(
-        conn,
+def out_of_office_for(conn: SyncConn, user_ids: list[str]) -> list[Row]:
+    return conn.execute(
         f"SELECT user_id, start_date, end_date FROM out_of_office"
         f" WHERE user_id IN ({_placeholders(user_ids)})",
         tuple(user_ids),
-    )
+    ).fetchall()
 
 
-async def limits_for(conn: Conn, user_ids: list[str]) -> list[Row]:
-    return await fetch_all(
-        conn,
+def limits_for(conn: SyncConn, user_ids: list[str]) -> list[Row]:
+    return conn.execute(
         f"SELECT * FROM user_limits WHERE user_id IN ({_placeholders(user_ids)})",
         tuple(user_ids),
-    )
+    ).fetchall()
 
 
-async def busy_for(
-    conn: Conn, user_ids: list[str], start: datetime, end: datetime, exclude_uid: str | None = None
+def busy_for(
+    conn: SyncConn, user_ids: list[str], start: datetime, end: datetime, exclude_uid: str | None = None
 ) -> list[Row]:
     """Pending and confirmed bookings of the users that touch [start, end), but one."""
-    return await fetch_all(
-        conn,
+    return conn.execute(
         f"""SELECT host_user_id, start_at, end_at, buffer_before_minutes, buffer_after_minutes,
                    event_type_id
             FROM bookings
@@ -55,18 +53,18 @@ async def busy_for(
               AND start_at < ? AND end_at > ? AND uid <> ?
             ORDER BY start_at""",
         (*user_ids, ts(end), ts(start), exclude_uid or ""),
-    )
+    ).fetchall()
 
 
-async def recent_counts(  # bookings made since ``since``, for round-robin fairness
-    conn: Conn, event_type_id: str, user_ids: list[str], since: datetime
+def recent_counts(
+    conn: SyncConn, event_type_id: str, user_ids: list[str], since: datetime
 ) -> dict[str, int]:
-    rows = await fetch_all(
-        conn,
+    """Pending and confirmed bookings of the event type made since ``since``, per host."""
+    rows = conn.execute(
         f"""SELECT host_user_id, COUNT(*) AS n FROM bookings
             WHERE event_type_id = ? AND host_user_id IN ({_placeholders(user_ids)})
               AND status IN ('pending', 'confirmed') AND created_at >= ?
             GROUP BY host_user_id""",
         (event_type_id, *user_ids, ts(since)),
-    )
+    ).fetchall()
     return {r["host_user_id"]: r["n"] for r in rows}

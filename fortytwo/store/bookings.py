@@ -1,4 +1,8 @@
-"""Booking rows: reads, writes, history, idempotency records."""
+"""Booking rows: reads, writes, history, idempotency records.
+
+Plain ``sqlite3`` functions: the booking service runs each write as one unit of work on the
+database's writer thread (``Database.run_write``) and reads through ``run_read``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fortytwo.db.database import Conn, Row, execute, fetch_all, fetch_one
+from fortytwo.db.database import Row, SyncConn
 from fortytwo.store.common import ts
 from fortytwo.timefmt import parse_db_ts
 
@@ -105,23 +109,23 @@ def row_to_booking(row: Row) -> BookingRow:
     )
 
 
-async def get_booking(conn: Conn, organization_id: str, uid: str) -> BookingRow | None:
-    row = await fetch_one(conn, _SELECT + " WHERE b.uid = ? AND b.organization_id = ?",
-                          (uid, organization_id))
+def get_booking(conn: SyncConn, organization_id: str, uid: str) -> BookingRow | None:
+    row = conn.execute(_SELECT + " WHERE b.uid = ? AND b.organization_id = ?",
+                       (uid, organization_id)).fetchone()
     return row_to_booking(row) if row else None
 
 
-async def get_booking_any_org(conn: Conn, uid: str) -> BookingRow | None:
-    row = await fetch_one(conn, _SELECT + " WHERE b.uid = ?", (uid,))
+def get_booking_any_org(conn: SyncConn, uid: str) -> BookingRow | None:
+    row = conn.execute(_SELECT + " WHERE b.uid = ?", (uid,)).fetchone()
     return row_to_booking(row) if row else None
 
 
-async def next_updated_at(conn: Conn, organization_id: str, now: datetime) -> datetime:
+def next_updated_at(conn: SyncConn, organization_id: str, now: datetime) -> datetime:
     """A stamp later than every stored ``updated_at`` of the organization (writes are
     serialized, so stamps are strictly increasing in commit order)."""
-    row = await fetch_one(
-        conn, "SELECT MAX(updated_at) FROM bookings WHERE organization_id = ?", (organization_id,)
-    )
+    row = conn.execute(
+        "SELECT MAX(updated_at) FROM bookings WHERE organization_id = ?", (organization_id,)
+    ).fetchone()
     last = parse_db_ts(row[0]) if row and row[0] else None
     now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     if last is not None and now <= last:
@@ -133,7 +137,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-async def insert_booking(conn: Conn, values: dict[str, Any]) -> None:
+def insert_booking(conn: SyncConn, values: dict[str, Any]) -> None:
     encoded = dict(values)
     for name in ("guests", "metadata", "responses", "utm"):
         encoded[name] = _dumps(encoded[name])
@@ -141,8 +145,7 @@ async def insert_booking(conn: Conn, values: dict[str, Any]) -> None:
     for name in ("start_at", "end_at", "created_at", "updated_at"):
         encoded[name] = ts(encoded[name])
     names = list(encoded)
-    await execute(
-        conn,
+    conn.execute(
         f"INSERT INTO bookings ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
         tuple(encoded.values()),
     )
@@ -154,7 +157,7 @@ UPDATABLE = {
 }
 
 
-async def update_booking(conn: Conn, uid: str, changes: dict[str, Any]) -> None:
+def update_booking(conn: SyncConn, uid: str, changes: dict[str, Any]) -> None:
     assert set(changes) <= UPDATABLE
     encoded: dict[str, Any] = {}
     for name, value in changes.items():
@@ -164,21 +167,22 @@ async def update_booking(conn: Conn, uid: str, changes: dict[str, Any]) -> None:
             value = ts(value)
         encoded[name] = value
     assignments = ", ".join(f"{name} = ?" for name in encoded)
-    await execute(conn, f"UPDATE bookings SET {assignments} WHERE uid = ?", (*encoded.values(), uid))
+    conn.execute(f"UPDATE bookings SET {assignments} WHERE uid = ?", (*encoded.values(), uid))
 
 
-async def append_history(
-    conn: Conn, uid: str, at: datetime, actor: str, action: str, changes: dict[str, Any]
+def append_history(
+    conn: SyncConn, uid: str, at: datetime, actor: str, action: str, changes: dict[str, Any]
 ) -> None:
-    await execute(
-        conn,
+    conn.execute(
         "INSERT INTO booking_history (booking_uid, at, actor, action, changes) VALUES (?, ?, ?, ?, ?)",
         (uid, ts(at), actor, action, _dumps(changes)),
     )
 
 
-async def history(conn: Conn, uid: str) -> list[dict[str, Any]]:
-    rows = await fetch_all(conn, "SELECT * FROM booking_history WHERE booking_uid = ? ORDER BY id", (uid,))
+def history(conn: SyncConn, uid: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT * FROM booking_history WHERE booking_uid = ? ORDER BY id", (uid,)
+    ).fetchall()
     return [
         {"at": r["at"], "actor": r["actor"], "action": r["action"], "changes": json.loads(r["changes"])}
         for r in rows
@@ -195,25 +199,23 @@ class StoredResponse:
     body: bytes
 
 
-async def get_idempotency(
-    conn: Conn, organization_id: str, key: str, now: datetime
+def get_idempotency(
+    conn: SyncConn, organization_id: str, key: str, now: datetime
 ) -> StoredResponse | None:
-    row = await fetch_one(
-        conn,
+    row = conn.execute(
         "SELECT * FROM idempotency_records WHERE organization_id = ? AND key = ? AND expires_at > ?",
         (organization_id, key, ts(now)),
-    )
+    ).fetchone()
     if row is None:
         return None
     return StoredResponse(row["fingerprint"], row["status"], json.loads(row["headers"]), bytes(row["body"]))
 
 
-async def save_idempotency(
-    conn: Conn, organization_id: str, key: str, response: StoredResponse, now: datetime,
+def save_idempotency(
+    conn: SyncConn, organization_id: str, key: str, response: StoredResponse, now: datetime,
     ttl: timedelta,
 ) -> None:
-    await execute(
-        conn,
+    conn.execute(
         """INSERT INTO idempotency_records (organization_id, key, fingerprint, status, headers,
                body, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (organization_id, key) DO UPDATE SET fingerprint = excluded.fingerprint,
@@ -224,5 +226,5 @@ async def save_idempotency(
     )
 
 
-async def purge_idempotency(conn: Conn, now: datetime) -> int:
-    return await execute(conn, "DELETE FROM idempotency_records WHERE expires_at <= ?", (ts(now),))
+def purge_idempotency(conn: SyncConn, now: datetime) -> int:
+    return conn.execute("DELETE FROM idempotency_records WHERE expires_at <= ?", (ts(now),)).rowcount

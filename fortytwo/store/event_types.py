@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from fortytwo.db.database import Conn, Row, fetch_all, fetch_one
+from fortytwo.db.database import Conn, Row, SyncConn, fetch_all, fetch_one
 
 
 class EventTypeHost(NamedTuple):
@@ -181,6 +181,26 @@ async def get_event_type(conn: Conn, org_id: str, id: str) -> EventTypeRow | Non
     if row is None:
         return None
     return (await _with_hosts(conn, org_id, [row]))[0]
+
+
+_HOSTS_SQL = """SELECT h.event_type_id, u.id AS user_id, u.username, u.first_name, u.last_name
+    FROM event_type_hosts AS h JOIN users AS u ON u.id = h.user_id
+    WHERE h.event_type_id = ? AND u.organization_id = ?
+    ORDER BY h.position, h.user_id"""
+
+
+def load_event_type(conn: SyncConn, org_id: str, id: str) -> EventTypeRow | None:
+    """``get_event_type`` for code running inside a ``Database.run_read/run_write`` unit."""
+    row = conn.execute(
+        _SELECT + " WHERE et.organization_id = ? AND et.id = ?", (org_id, id)
+    ).fetchone()
+    if row is None:
+        return None
+    hosts = [
+        EventTypeHost(r["user_id"], r["username"], r["first_name"], r["last_name"])
+        for r in conn.execute(_HOSTS_SQL, (id, org_id)).fetchall()
+    ]
+    return _row(row, hosts)
 
 
 async def find_by_owner_slug(

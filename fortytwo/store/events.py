@@ -7,22 +7,36 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fortytwo.db.database import Conn, execute, fetch_all
+from fortytwo.db.database import Conn, SyncConn, execute, fetch_all
 from fortytwo.store.common import ts
+
+_INSERT = (
+    "INSERT INTO events (id, seq, organization_id, event, payload, created_at)"
+    " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events"
+)
+
+
+def _values(organization_id: str, event: str, data: dict[str, Any], now: datetime) -> tuple:
+    event_id = f"evt_{uuid.uuid4()}"
+    return (event_id, organization_id, event, json.dumps(data, separators=(",", ":")), ts(now))
 
 
 async def append_event(
     conn: Conn, organization_id: str, event: str, data: dict[str, Any], now: datetime
 ) -> str:
     """Record ``event`` (dotted name) with its payload ``data``; returns the ``evt_`` id."""
-    event_id = f"evt_{uuid.uuid4()}"
-    await execute(
-        conn,
-        "INSERT INTO events (id, seq, organization_id, event, payload, created_at)"
-        " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM events",
-        (event_id, organization_id, event, json.dumps(data, separators=(",", ":")), ts(now)),
-    )
-    return event_id
+    values = _values(organization_id, event, data, now)
+    await execute(conn, _INSERT, values)
+    return values[0]
+
+
+def append_event_now(
+    conn: SyncConn, organization_id: str, event: str, data: dict[str, Any], now: datetime
+) -> str:
+    """``append_event`` for code running inside ``Database.run_write``."""
+    values = _values(organization_id, event, data, now)
+    conn.execute(_INSERT, values)
+    return values[0]
 
 
 async def list_events(conn: Conn, organization_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
