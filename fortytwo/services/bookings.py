@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fortytwo.db.database import Conn, Database, SyncConn
+from fortytwo.db.database import Database, SyncConn
 from fortytwo.http.errors import ApiError, ValidationErrors
 from fortytwo.http.idempotency import Recorder
 from fortytwo.services import availability
@@ -77,11 +77,13 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-async def _event_type_for_create(conn: Conn, org_id: str, req: CreateRequest) -> EventTypeRow:
+def _event_type_for_create(conn: SyncConn, org_id: str, req: CreateRequest) -> EventTypeRow:
     if req.event_type_id is not None:
-        row = await event_type_store.get_event_type(conn, org_id, req.event_type_id)
+        row = event_type_store.load_event_type(conn, org_id, req.event_type_id)
     else:
-        row = await event_type_store.find_by_owner_slug(conn, org_id, req.username or "", req.event_slug or "")
+        row = event_type_store.locate_by_owner_slug(
+            conn, org_id, req.username or "", req.event_slug or ""
+        )
     if row is None:
         raise ApiError(404, "event_type_not_found", "No such event type in your organization.")
     return row
@@ -172,7 +174,7 @@ async def create(
     ctx: WriteContext, principal: Principal, req: CreateRequest, recorder: Recorder
 ) -> None:
     org_id = principal.organization_id
-    event_type = await _event_type_for_create(ctx.db.reader, org_id, req)
+    event_type = await ctx.db.run_read(_event_type_for_create, org_id, req)
     if not event_type.active:
         raise ApiError(409, "event_type_inactive", "The event type is not taking bookings.")
     if req.start < ctx.now:

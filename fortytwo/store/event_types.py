@@ -203,6 +203,26 @@ def load_event_type(conn: SyncConn, org_id: str, id: str) -> EventTypeRow | None
     return _row(row, hosts)
 
 
+def locate_by_owner_slug(conn: SyncConn, org_id: str, username: str, slug: str) -> EventTypeRow | None:
+    """``find_by_owner_slug`` for code running inside a ``Database.run_read/run_write`` unit."""
+    user = conn.execute(
+        "SELECT id FROM users WHERE organization_id = ? AND username = ? COLLATE NOCASE",
+        (org_id, username),
+    ).fetchone()
+    if user is not None:
+        found = conn.execute(
+            "SELECT id FROM event_types WHERE organization_id = ? AND owner_user_id = ? AND slug = ?",
+            (org_id, user["id"], slug),
+        ).fetchone()
+    else:
+        found = conn.execute(
+            "SELECT e.id FROM event_types AS e JOIN teams AS t ON t.id = e.team_id"
+            " WHERE e.organization_id = ? AND e.slug = ? AND t.organization_id = ? AND t.slug = ?",
+            (org_id, slug, org_id, username),
+        ).fetchone()
+    return None if found is None else load_event_type(conn, org_id, found["id"])
+
+
 async def find_by_owner_slug(
     conn: Conn, org_id: str, username: str, slug: str
 ) -> EventTypeRow | None:
