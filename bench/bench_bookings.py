@@ -116,7 +116,7 @@ def main() -> None:
     plan = instance.tmp / "plan.toml"
     plan.write_text(PLAN)
     fortytwo(instance.data, "apply", str(plan))
-    server, url = instance.serve({"FORTYTWO_SERVER_ACCESS_LOG": "true"})
+    server, url = instance.serve()
     try:
         out = subprocess.run(
             [sys.executable, "-c", CLIENT, url, instance.token, str(args.seconds), str(args.clients)],
