@@ -10,8 +10,11 @@ from typing import Any
 
 from aiohttp import web
 
-from fortytwo import keys
-from fortytwo.api import booking_list, bookings, event_types, meta, slots
+from fortytwo import keys, licensing
+from fortytwo.api import booking_list, bookings, event_types, meta, slots, wellknown
+from fortytwo.api import docs as docs_api
+from fortytwo.api import oauth as oauth_api
+from fortytwo.api import webhooks as webhook_api
 from fortytwo.config import Settings
 from fortytwo.db.database import Database
 from fortytwo.db.migrate import migrate
@@ -20,12 +23,16 @@ from fortytwo.http.idempotency import IdempotencyGate
 from fortytwo.http.middleware import pipeline_middleware
 from fortytwo.http.netinfo import ProxyPolicy
 from fortytwo.http.ratelimit import RateLimiter
+from fortytwo.oauth.runtime import oauth_ctx
+from fortytwo.plugins.manager import Plugins, build_plugins
 from fortytwo.security.keys import read_secret_file
-from fortytwo.security.tokens import DEFAULT_PREFIX
 from fortytwo.services import housekeeping
 from fortytwo.services.authn import Authenticator
 from fortytwo.services.slot_locks import SlotLocks
+from fortytwo.store import accounts as account_store
 from fortytwo.timefmt import Clock, system_clock
+from fortytwo.webhooks.runtime import webhooks_ctx
+from fortytwo.webhooks.targets import system_resolve
 
 
 @contextlib.asynccontextmanager
@@ -74,25 +81,44 @@ async def _housekeeping_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """Build the application for ``settings``; ``clock`` is injectable for tests."""
+async def _license_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Say loudly at start which license the server runs under; never refuse to start."""
+    users = await account_store.list_users(app[keys.DATABASE].reader)
+    licensing.report(app[keys.LICENSE], len(users))
+    yield
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, plugins: Plugins | None = None
+) -> web.Application:
+    """Build the application for ``settings``; ``clock`` and ``plugins`` are injectable for tests."""
     app = web.Application(middlewares=[pipeline_middleware], client_max_size=MAX_BODY)
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or system_clock
     app[keys.RATE_LIMITER] = RateLimiter()
     app[keys.SLOT_LOCKS] = SlotLocks()
     app[keys.PROXY_POLICY] = ProxyPolicy(settings.server.trusted_proxies)
-    app[keys.TOKEN_PREFIX] = DEFAULT_PREFIX
+    app[keys.PLUGINS] = plugins = plugins or build_plugins(settings)
+    app[keys.TOKEN_PREFIX] = plugins.token_prefix()
+    app[keys.LICENSE] = licensing.evaluate(plugins, settings, app[keys.CLOCK]())
     app[keys.PEPPER] = read_secret_file(settings.pepper_path)
     app[keys.SECRET_KEY] = read_secret_file(settings.secret_key_path)
+    app[keys.WEBHOOK_RESOLVE] = system_resolve  # tests replace it before start-up
 
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_license_ctx)
     app.cleanup_ctx.append(_auth_ctx)
+    app.cleanup_ctx.append(oauth_ctx)
     app.cleanup_ctx.append(_housekeeping_ctx)
+    app.cleanup_ctx.append(webhooks_ctx)
 
     app.router.add_routes(meta.routes)
     app.router.add_routes(event_types.routes)
     app.router.add_routes(slots.routes)
     app.router.add_routes(bookings.routes)
     app.router.add_routes(booking_list.routes)
+    app.router.add_routes(docs_api.routes)
+    app.router.add_routes(webhook_api.routes)
+    app.router.add_routes(oauth_api.routes)
+    app.router.add_routes(wellknown.routes)
     return app

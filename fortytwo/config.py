@@ -55,12 +55,54 @@ class RateLimitSettings:
     pat: int = 120
     oauth: int = 120
     anonymous: int = 30
+    oauth_authorize: int = 30
+    oauth_token: int = 60
+    oauth_revoke: int = 60
+    oauth_introspect: int = 120
+    oauth_register: int = 5
 
 
 @dataclass(frozen=True)
 class BookingSettings:
     slot_lock_timeout_seconds: float = 2.0
     idempotency_ttl_hours: int = 24
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    dirs: tuple[str, ...] = ()
+    entry_points: bool = True
+
+
+@dataclass(frozen=True)
+class LicenseSettings:
+    key: str = ""
+    key_file: str = ""
+    public_key: str = ""
+    public_key_file: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    allow_private_targets: bool = False
+    retry_delays_seconds: tuple[int, ...] = (60, 300, 1800, 7200, 43200)
+    pause_after_exhausted: int = 5
+    log_retention_days: int = 30
+    timeout_seconds: float = 10.0
+    max_concurrency_per_target: int = 4
+    poll_interval_seconds: float = 0.1
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    dcr_enabled: bool = False
+    access_token_ttl_seconds: int = 3600
+    code_ttl_seconds: int = 300
+    refresh_token_ttl_days: int = 30
+    session_ttl_hours: int = 12
+    login_free_failures: int = 3
+    login_max_delay_seconds: int = 30
+    login_failure_window_minutes: int = 15
 
 
 @dataclass(frozen=True)
@@ -73,6 +115,10 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     bookings: BookingSettings = field(default_factory=BookingSettings)
+    plugins: PluginSettings = field(default_factory=PluginSettings)
+    license: LicenseSettings = field(default_factory=LicenseSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    oauth: OAuthSettings = field(default_factory=OAuthSettings)
 
     # -- derived values ---------------------------------------------------------------
     @cached_property
@@ -86,6 +132,11 @@ class Settings:
     @cached_property
     def secret_key_path(self) -> Path:
         return Path(self.security.secret_key_file or Path(self.data_dir) / "secret.key")
+
+    @cached_property
+    def plugin_dirs(self) -> tuple[Path, ...]:
+        """Folders searched for ``*.py`` plugins; none configured = ``<data_dir>/plugins``."""
+        return tuple(Path(d) for d in self.plugins.dirs) or (Path(self.data_dir) / "plugins",)
 
     @cached_property
     def tls_enabled(self) -> bool:
@@ -209,9 +260,17 @@ def _absolutize(raw: dict[str, Any], base: Path) -> None:
         ("security", "secret_key_file"),
         ("server", "tls_cert"),
         ("server", "tls_key"),
+        ("license", "key_file"),
+        ("license", "public_key_file"),
     ):
         if isinstance(raw.get(section), dict):
             fix(raw[section], key)
+    plugins = raw.get("plugins")
+    if isinstance(plugins, dict) and isinstance(plugins.get("dirs"), list):
+        plugins["dirs"] = [
+            str((base / d).resolve()) if isinstance(d, str) and d and not Path(d).is_absolute() else d
+            for d in plugins["dirs"]
+        ]
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -308,11 +367,53 @@ def validate(settings: Settings) -> None:
         raise ConfigError(
             "public_url: must be https:// unless the server is bound to loopback only"
         )
-    for name in ("pat", "oauth", "anonymous"):
+    for name in (
+        "pat", "oauth", "anonymous", "oauth_authorize", "oauth_token", "oauth_revoke",
+        "oauth_introspect", "oauth_register",
+    ):
         if getattr(settings.rate_limits, name) < 1:
             raise ConfigError(f"rate_limits.{name}: must be at least 1 request per minute")
     if settings.bookings.slot_lock_timeout_seconds <= 0:
         raise ConfigError("bookings.slot_lock_timeout_seconds: must be positive")
+    for name in ("key", "public_key"):
+        if getattr(settings.license, name) and getattr(settings.license, f"{name}_file"):
+            raise ConfigError(f"license.{name} and license.{name}_file: set one or the other")
+    _validate_webhooks(settings.webhooks)
+    _validate_oauth(settings.oauth)
+
+
+def _validate_oauth(oauth: OAuthSettings) -> None:
+    for name, low in (
+        ("access_token_ttl_seconds", 60), ("code_ttl_seconds", 10), ("refresh_token_ttl_days", 1),
+        ("session_ttl_hours", 1), ("login_failure_window_minutes", 1),
+    ):
+        if getattr(oauth, name) < low:
+            raise ConfigError(f"oauth.{name}: must be at least {low}")
+    if oauth.access_token_ttl_seconds > 86400:
+        raise ConfigError("oauth.access_token_ttl_seconds: must be at most 86400 (one day)")
+    if oauth.code_ttl_seconds > 600:
+        raise ConfigError("oauth.code_ttl_seconds: must be at most 600 (ten minutes)")
+    if oauth.login_free_failures < 0 or oauth.login_max_delay_seconds < 0:
+        raise ConfigError(
+            "oauth.login_free_failures and oauth.login_max_delay_seconds: must be 0 or more"
+        )
+
+
+def _validate_webhooks(hooks: WebhookSettings) -> None:
+    if len(hooks.retry_delays_seconds) > 20 or any(d < 0 for d in hooks.retry_delays_seconds):
+        raise ConfigError(
+            "webhooks.retry_delays_seconds: at most 20 delays, each 0 seconds or more"
+        )
+    if hooks.pause_after_exhausted < 1:
+        raise ConfigError("webhooks.pause_after_exhausted: must be at least 1")
+    if hooks.log_retention_days < 1:
+        raise ConfigError("webhooks.log_retention_days: must be at least 1")
+    if not 0 < hooks.timeout_seconds <= 60:
+        raise ConfigError("webhooks.timeout_seconds: must be more than 0 and at most 60")
+    if hooks.max_concurrency_per_target < 1:
+        raise ConfigError("webhooks.max_concurrency_per_target: must be at least 1")
+    if not 0 < hooks.poll_interval_seconds <= 10:
+        raise ConfigError("webhooks.poll_interval_seconds: must be more than 0 and at most 10")
 
 
 def settings_keys() -> set[str]:

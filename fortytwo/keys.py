@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 from fortytwo.config import Settings
 from fortytwo.http.netinfo import ProxyPolicy
@@ -25,3 +26,11 @@ SECRET_KEY = web.AppKey("secret_key", bytes)
 PROXY_POLICY = web.AppKey("proxy_policy", ProxyPolicy)
 SLOT_LOCKS = web.AppKey("slot_locks", "SlotLocks")
 IDEMPOTENCY = web.AppKey("idempotency", "IdempotencyGate")
+PLUGINS = web.AppKey("plugins", "Plugins")  # fortytwo.plugins.manager.Plugins
+LICENSE = web.AppKey("license", "LicenseState")  # fortytwo.licensing.LicenseState
+# webhooks: the resolver function deliveries vet names with (replaceable before start-up),
+# the shared outbound HTTP client, and the webhook runtime (fortytwo.webhooks.runtime)
+WEBHOOK_RESOLVE = web.AppKey("webhook_resolve", Callable[[str, int], Awaitable[list[str]]])
+HTTP_CLIENT = web.AppKey("http_client", ClientSession)
+WEBHOOKS = web.AppKey("webhooks", "WebhookRuntime")
+OAUTH = web.AppKey("oauth", "OAuthServer")  # fortytwo.oauth.runtime.OAuthServer

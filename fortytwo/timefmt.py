@@ -7,6 +7,11 @@ from datetime import UTC, datetime
 
 Clock = Callable[[], datetime]
 
+# Instants the API accepts: far enough from datetime's limits that nothing computed from them
+# (offsets, windows, buffers, meeting-limit periods) can overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
@@ -34,7 +39,13 @@ def parse_ts(text: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise ValueError("the timestamp has no UTC offset; add Z or an offset such as +02:00")
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # an offset pushed it past year 1 or 9999
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError("the timestamp must fall between 1900-01-01 and 9000-01-01")
+    return utc
 
 
 def parse_db_ts(text: str | None) -> datetime | None:

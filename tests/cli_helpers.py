@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,17 @@ def cli_json(data_dir: Path, *args: str) -> Any:
     return json.loads(cli(data_dir, *args, "--json").stdout)
 
 
+def _drain(stream, sink: list[str]) -> None:  # type: ignore[no-untyped-def]
+    for line in stream:
+        sink.append(line)
+
+
 class Server:
-    """``fortytwo serve --port 0`` in a subprocess; the URL is read from its first line."""
+    """``fortytwo serve --port 0`` in a subprocess; the URL is read from its first line.
+
+    Its output is drained by background threads (a full pipe would block the server);
+    ``log`` returns what it wrote to stderr so far.
+    """
 
     def __init__(self, data_dir: Path, *extra: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FORTYTWO_") or k == "FORTYTWO_BINARY"}
@@ -46,6 +56,13 @@ class Server:
             match = re.search(r"listening on (\S+)", line)
             if match:
                 self.url = match.group(1)
+                self._err: list[str] = []
+                self._threads = [
+                    threading.Thread(target=_drain, args=(self.proc.stdout, []), daemon=True),
+                    threading.Thread(target=_drain, args=(self.proc.stderr, self._err), daemon=True),
+                ]
+                for thread in self._threads:
+                    thread.start()
                 return
             if self.proc.poll() is not None:
                 break
@@ -60,3 +77,8 @@ class Server:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            for thread in self._threads:
+                thread.join(5)
+
+    def log(self) -> str:
+        return "".join(self._err)

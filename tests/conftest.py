@@ -133,3 +133,49 @@ async def add_token(app, account: Account, *, name: str, scopes: str, expires_in
 @pytest.fixture
 async def account(client, app) -> Account:
     return await make_account(app)
+
+
+# Response validation: every response a TestClient receives is checked against our own
+# OpenAPI document (tests/test_openapi_responses.py). Opt out per test with
+# @pytest.mark.no_response_validation, or for a whole run with FORTYTWO_VALIDATE_RESPONSES=0.
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "no_response_validation: do not check this test's HTTP responses against our OpenAPI document",
+    )
+
+
+@pytest.fixture(autouse=True)
+def validate_responses(request, monkeypatch):
+    import os
+
+    from aiohttp.test_utils import TestClient
+
+    from tests.test_openapi_responses import (
+        OPT_OUT_ENV,
+        OPT_OUT_MARKER,
+        ResponseMismatch,
+        check_client_response,
+    )
+
+    if request.node.get_closest_marker(OPT_OUT_MARKER) or os.environ.get(OPT_OUT_ENV) == "0":
+        yield []
+        return
+    failures: list[str] = []
+    original = TestClient._request
+
+    async def _request(self, method, path, **kwargs):
+        response = await original(self, method, path, **kwargs)
+        problems = await check_client_response(method, response)
+        if problems:
+            failures.extend(problems)
+            raise ResponseMismatch(
+                f"{method} {path}: the response does not match our OpenAPI document:\n  "
+                + "\n  ".join(problems)
+            )
+        return response
+
+    monkeypatch.setattr(TestClient, "_request", _request)
+    yield failures

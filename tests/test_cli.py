@@ -119,7 +119,7 @@ def test_serve_ping_me_and_live_revocation(data_dir):
         assert status == 401 and body["error"]["code"] == "token_revoked"
     finally:
         assert server.stop() == 0
-    log = server.proc.stderr.read()
+    log = server.log()
     assert token["token"] not in log and token["token"][-32:] not in log
     assert "GET /v1/_ping" in log
 

@@ -53,10 +53,12 @@ async def ping(request: web.Request) -> web.Response:
 @requires_scope("user:read")
 async def me(request: web.Request) -> web.Response:
     principal = request[PRINCIPAL]
+    app = request.app
     profile = await identity.me(
-        request.app[keys.DATABASE],
+        app[keys.DATABASE],
         principal,
-        cache=request.app[keys.AUTHENTICATOR].profiles,
+        plan=app[keys.LICENSE].plan_at(app[keys.CLOCK]()),
+        cache=app[keys.AUTHENTICATOR].profiles,
     )
     if profile is None:
         raise ApiError(401, "token_revoked", "The token's user no longer exists.")

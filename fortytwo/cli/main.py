@@ -10,9 +10,14 @@ from fortytwo import __version__
 from fortytwo.cli.accounts import orgs, users
 from fortytwo.cli.bookings import bookings
 from fortytwo.cli.context import CliState
+from fortytwo.cli.oauth_clients import oauth_clients
+from fortytwo.cli.openapi import openapi_cmd
+from fortytwo.cli.plugins import license_group, plugins_group
+from fortytwo.cli.sandbox import sandbox
 from fortytwo.cli.scheduling import apply_cmd, event_types
 from fortytwo.cli.server import init, migrate_cmd, serve, version
 from fortytwo.cli.tokens import tokens
+from fortytwo.cli.webhooks import webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,6 +34,11 @@ for command in (
     init, serve, migrate_cmd, version, orgs, users, tokens, apply_cmd, event_types, bookings,
 ):
     cli.add_command(command)
+for command in (sandbox, plugins_group, license_group):
+    cli.add_command(command)
+cli.add_command(webhooks)
+cli.add_command(openapi_cmd)
+cli.add_command(oauth_clients)
 
 
 def main() -> None:

@@ -7,9 +7,9 @@ from datetime import datetime
 import click
 
 from fortytwo.cli.context import CliState, emit_json, pass_state, run, with_db
+from fortytwo.cli.plugins import token_prefix
 from fortytwo.config import Settings
 from fortytwo.security.keys import read_secret_file
-from fortytwo.security.tokens import DEFAULT_PREFIX
 from fortytwo.services import accounts as account_service
 from fortytwo.services import pats
 from fortytwo.store import tokens as token_store
@@ -84,11 +84,12 @@ def tokens_create(
     """Create a token; its secret is printed once."""
     settings = state.settings()
     pepper = _pepper(settings)
+    prefix = token_prefix(settings)
     issued = with_db(
         settings,
         lambda db: pats.create(
             db, user=user, name=name, scopes=scopes, expires_in=expires_in,
-            prefix=DEFAULT_PREFIX, pepper=pepper, now=system_clock(),
+            prefix=prefix, pepper=pepper, now=system_clock(),
         ),
     )
     if as_json:
@@ -127,10 +128,11 @@ def tokens_rotate(state: CliState, token_id: str, as_json: bool) -> None:
     """Issue a new secret for a token; the old one stops working at once."""
     settings = state.settings()
     pepper = _pepper(settings)
+    prefix = token_prefix(settings)
     issued = with_db(
         settings,
         lambda db: pats.rotate(
-            db, token_id, prefix=DEFAULT_PREFIX, pepper=pepper, now=system_clock()
+            db, token_id, prefix=prefix, pepper=pepper, now=system_clock()
         ),
     )
     if as_json:

@@ -100,6 +100,8 @@ def check_text(body: Any) -> None:
 async def read_json_object(request: web.Request, *, required: bool = True) -> dict[str, Any]:
     body = await read_json(request, required=required)
     if body is None:
+        if request.body_exists and (await request.read()).strip():  # a literal JSON null
+            raise ApiError(400, "invalid_request", "The body must be a JSON object ({...}).")
         return {}
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_request", "The body must be a JSON object ({...}).")

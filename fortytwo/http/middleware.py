@@ -21,6 +21,7 @@ from fortytwo.http.errors import ApiError
 from fortytwo.http.policy import required_scope
 from fortytwo.http.ratelimit import RateDecision
 from fortytwo.http.responses import PRINCIPAL, RATE, REQUEST_ID, error_body, json_response
+from fortytwo.oauth.pages import error_page, security_headers
 from fortytwo.services.authn import AuthError, Principal
 
 log = logging.getLogger("fortytwo.http")
@@ -39,8 +40,72 @@ _STATUS_CODES = {
 }
 
 
+# the OAuth endpoints' per-IP buckets (contract 2.5); their settings share the names
+_OAUTH_BUCKETS = {
+    "/v1/oauth/authorize": "oauth_authorize",
+    "/v1/oauth/token": "oauth_token",
+    "/v1/oauth/revoke": "oauth_revoke",
+    "/v1/oauth/introspect": "oauth_introspect",
+    "/v1/oauth/register": "oauth_register",
+}
+# answered to any origin, without credentials (contract 11); /.well-known/* besides
+_CORS_POST = frozenset({"/v1/oauth/token", "/v1/oauth/revoke"})
+_CORS_EXPOSE = "Retry-After, X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+
+
 def _is_api(path: str) -> bool:
     return path.startswith("/v1/") and not path.startswith("/v1/oauth/")
+
+
+def _cors_methods(path: str) -> str | None:
+    if path in _CORS_POST:
+        return "POST, OPTIONS"
+    if path.startswith("/.well-known/"):
+        return "GET, OPTIONS"
+    return None
+
+
+def _preflight(methods: str) -> web.Response:
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Methods": methods,
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
+            "Access-Control-Max-Age": "600",
+        },
+    )
+
+
+def _oauth_limited(request: web.Request, bucket: str, now: float) -> web.Response | None:
+    """Count an OAuth endpoint request in its per-IP bucket; the 429 answer when empty
+    (an HTML page for the browser-facing authorize endpoint, an RFC 6749-style body for
+    the others)."""
+    app = request.app
+    ip = app[keys.PROXY_POLICY].client_ip(request)
+    decision = _count(request, bucket, ip, getattr(app[keys.SETTINGS].rate_limits, bucket), now)
+    if decision.allowed:
+        return None
+    retry = max(1, math.ceil(decision.reset - now))
+    if bucket == "oauth_authorize":
+        page = error_page(
+            "Too many requests",
+            f"Too many sign-in requests came from your network; wait {retry} seconds, then "
+            "try again.",
+        )
+        return web.Response(
+            text=page, status=429, content_type="text/html", charset="utf-8",
+            headers={**security_headers(), "Retry-After": str(retry)},
+        )
+    return json_response(
+        {
+            "error": "rate_limited",
+            "error_description": f"Too many requests in the {bucket} bucket; retry after "
+            f"{retry} seconds.",
+        },
+        429,
+        {"Retry-After": str(retry), "Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
 
 
 def _challenge(request: web.Request, exc: AuthError | None) -> str:
@@ -112,6 +177,10 @@ async def _count_unrouted(request: web.Request, now: float) -> None:
 
 
 async def _pipeline(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    if request.method == "OPTIONS":
+        methods = _cors_methods(request.path)
+        if methods is not None:
+            return _preflight(methods)
     match_info = request.match_info
     route_error = match_info.http_exception
     api = _is_api(request.path)
@@ -130,6 +199,11 @@ async def _pipeline(request: web.Request, handler: web.RequestHandler) -> web.St
             "https_required",
             f"This server only accepts HTTPS; use {settings.effective_public_url}.",
         )
+    bucket = _OAUTH_BUCKETS.get(request.path)
+    if bucket is not None:
+        limited = _oauth_limited(request, bucket, request.app[keys.CLOCK]().timestamp())
+        if limited is not None:
+            return limited
     scope = required_scope(match_info.route.handler)
     if scope is not None:
         principal = await _authenticate(request, request.app[keys.CLOCK]().timestamp())
@@ -192,6 +266,9 @@ async def pipeline_middleware(
             request_id,
         )
     response.headers["X-Request-Id"] = request_id
+    if _cors_methods(request.path) is not None:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSE
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
     decision = request.get(RATE)
     if decision is not None:

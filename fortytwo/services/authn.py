@@ -15,11 +15,14 @@ from datetime import datetime, timedelta
 
 from fortytwo.db.database import Database
 from fortytwo.security.tokens import parse_token, secret_matches
+from fortytwo.store import oauth as oauth_store
 from fortytwo.store import tokens as token_store
 from fortytwo.timefmt import Clock
 
 log = logging.getLogger(__name__)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# OAuth access tokens come and go every hour; past this many cached, start afresh
+MAX_CACHED_ACCESS_TOKENS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Authenticator:
         self.prefix = prefix
         self.clock = clock
         self._cache: dict[str, _Entry] = {}
+        self._access_cache: dict[str, _Entry] = {}  # OAuth access tokens by lookup
         # derived per-user data (the /v1/me profile), dropped together with the tokens
         self.profiles: dict[str, object] = {}
         self._epoch: int | None = None
@@ -75,6 +79,7 @@ class Authenticator:
     # -- cache maintenance ---------------------------------------------------------------
     def invalidate(self) -> None:
         self._cache.clear()
+        self._access_cache.clear()
         self.profiles.clear()
 
     async def poll_epoch(self) -> None:
@@ -127,6 +132,14 @@ class Authenticator:
             )
         parsed = parse_token(value.strip())
         if parsed is None or parsed.prefix != self.prefix or parsed.kind != "pat":
+            if parsed is not None and parsed.prefix == self.prefix and parsed.kind == "at":
+                return await self._authenticate_access(parsed.lookup, parsed.secret)
+            if parsed is not None and parsed.prefix == self.prefix and parsed.kind == "rt":
+                raise AuthError(
+                    "invalid_token",
+                    "A refresh token is not accepted here; exchange it at /v1/oauth/token "
+                    "for an access token.",
+                )
             raise AuthError(
                 "invalid_token", "The token is malformed; copy it again from where it was issued."
             )
@@ -174,4 +187,50 @@ class Authenticator:
         )
         entry = _Entry(principal, pat.secret_hash)
         self._cache[lookup] = entry
+        return entry
+
+    # -- OAuth access tokens ---------------------------------------------------------------
+    async def _authenticate_access(self, lookup: str, secret: str) -> Principal:
+        entry = self._access_cache.get(lookup)
+        if entry is None:
+            entry = await self._load_access(lookup, secret)
+        elif not secret_matches(self.pepper, secret, entry.secret_hash):
+            raise AuthError("invalid_token", "The token is not recognized.")
+        principal = entry.principal
+        if principal.expires_at is not None and self.clock() >= principal.expires_at:
+            self._access_cache.pop(lookup, None)
+            raise AuthError(
+                "token_expired",
+                "The access token has expired; get a new one with the refresh token or sign "
+                "in again.",
+            )
+        return principal
+
+    async def _load_access(self, lookup: str, secret: str) -> _Entry:
+        row = await oauth_store.get_token(self.db.reader, "access", lookup)
+        if row is None or not secret_matches(self.pepper, secret, row.secret_hash):
+            raise AuthError("invalid_token", "The token is not recognized.")
+        if row.user_removed_at is not None:
+            raise AuthError(
+                "token_revoked", "The token's user was removed from the organization."
+            )
+        if row.dead:
+            raise AuthError(
+                "token_revoked", "The access token was revoked; sign in to the application again."
+            )
+        principal = Principal(
+            auth_type="oauth",
+            credential_id=row.id,
+            generation=0,
+            organization_id=row.organization_id,
+            user_id=row.user_id,
+            scopes=frozenset(row.scopes),
+            scope_list=row.scopes,
+            expires_at=row.expires_at,
+            client_id=row.client_id,
+        )
+        entry = _Entry(principal, row.secret_hash)
+        if len(self._access_cache) >= MAX_CACHED_ACCESS_TOKENS:
+            self._access_cache.clear()
+        self._access_cache[lookup] = entry
         return entry

@@ -20,9 +20,19 @@ async def me(
     plan: str | None = None,
     cache: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """The /v1/me body; ``cache`` (dropped on any user or organization change) saves reads."""
+    """The /v1/me body; ``cache`` (dropped on any user or organization change) saves reads.
+
+    ``plan`` is the license's plan (None: community edition); it can change while a profile
+    is cached (a license expiring), so a cached profile with another plan is rebuilt.
+    """
     if cache is not None and principal.user_id in cache:
-        return cache[principal.user_id]
+        cached = cache[principal.user_id]
+        org = cached["organization"]
+        if org is None or org["plan"] == plan:
+            return cached
+        cached = {**cached, "organization": {**org, "plan": plan}}
+        cache[principal.user_id] = cached
+        return cached
     profile = await _load_profile(db, principal, plan)
     if cache is not None and profile is not None:
         cache[principal.user_id] = profile
