@@ -56,7 +56,8 @@ class Instance:
                  "--email", "bench@example.com", "--first-name", "Ben", "--last-name", "Ch")
         created = json.loads(fortytwo(
             self.data, "tokens", "create", "--user", "bench", "--name", "bench", "--json",
-            "--scopes", "user:read,event_types:read,slots:read,bookings:read,bookings:write",
+            "--scopes", "user:read,event_types:read,slots:read,bookings:read,bookings:write,"
+            "webhooks:read,webhooks:write",
         ))
         self.token = created["token"]
 

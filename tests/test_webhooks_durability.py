@@ -5,8 +5,8 @@ server delivers them to a receiver in this test, and is killed with SIGKILL part
 restart every event reaches the receiver at least once, always under the same delivery id,
 and the only repeats are deliveries whose first copy arrived before the crash.
 
-``FORTYTWO_WEBHOOK_DURABILITY_EVENTS`` sets the number of events (default 2,000; the
-contract's figure is 10,000).
+``FORTYTWO_WEBHOOK_DURABILITY_EVENTS`` sets the number of events (default 10,000, the
+contract's figure).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fortytwo.webhooks.synthetic import synthetic_data
 from tests.cli_helpers import Server, cli, cli_json
 from tests.webhook_receiver import Receiver
 
-EVENTS = int(os.environ.get("FORTYTWO_WEBHOOK_DURABILITY_EVENTS", "2000"))
+EVENTS = int(os.environ.get("FORTYTWO_WEBHOOK_DURABILITY_EVENTS", "10000"))
 
 
 def _stamp() -> str:
