@@ -10,6 +10,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,24 @@ def cli(data_dir: Path, *args: str, input: str | None = None, check: bool = True
     if check and proc.returncode != 0:
         raise AssertionError(f"fortytwo {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
     return proc
+
+
+def call(method: str, url: str, token: str | None = None, body: Any = None,
+         headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    """One HTTP request with the standard library: (status, parsed JSON body or None)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
 
 
 def cli_json(data_dir: Path, *args: str) -> Any:

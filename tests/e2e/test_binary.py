@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli_helpers import COMMAND
+from tests.cli_helpers import COMMAND, call
 
 BINARY = os.environ.get("FORTYTWO_BINARY")
 pytestmark = pytest.mark.skipif(not BINARY, reason="set FORTYTWO_BINARY to test an executable")
@@ -69,21 +69,6 @@ class Env:
         return json.loads(self.run(*args, "--json").stdout)
 
 
-def call(method: str, url: str, token: str | None = None, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    if body is not None:
-        request.add_header("Content-Type", "application/json")
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 class Served:
