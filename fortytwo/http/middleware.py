@@ -266,7 +266,8 @@ async def pipeline_middleware(
             request_id,
         )
     response.headers["X-Request-Id"] = request_id
-    if _cors_methods(request.path) is not None:
+    path = request.path
+    if path in _CORS_POST or path.startswith("/.well-known/"):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSE
     response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
