@@ -14,7 +14,7 @@ import click
 from fortytwo.config import ConfigError, Settings, load_settings
 from fortytwo.db.database import Database
 from fortytwo.db.migrate import MigrationError, ensure_current
-from fortytwo.security.keys import SecretFileError
+from fortytwo.security.keys import SecretFileError, read_secret_file
 from fortytwo.services.errors import ServiceError
 
 T = TypeVar("T")
@@ -47,6 +47,14 @@ def run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except EXPECTED_ERRORS as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def pepper(settings: Settings) -> bytes:
+    """The server pepper, for commands that mint secrets (one-line error when missing)."""
+    try:
+        return read_secret_file(settings.pepper_path)
+    except SecretFileError as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import click
 
-from fortytwo.cli.context import CliState, emit_json, pass_state, run, with_db
+from fortytwo.cli.context import CliState, emit_json, pass_state, pepper, with_db
 from fortytwo.cli.plugins import token_prefix
-from fortytwo.config import Settings
 from fortytwo.oauth import clients as client_service
-from fortytwo.security.keys import read_secret_file
 from fortytwo.services import accounts as account_service
 from fortytwo.store import oauth as oauth_store
 from fortytwo.store.oauth import ClientRow
 from fortytwo.timefmt import system_clock
-
-
-def _pepper(settings: Settings) -> bytes:
-    async def go() -> bytes:
-        return read_secret_file(settings.pepper_path)
-
-    return run(go())
 
 
 def _client_json(client: ClientRow) -> dict:
@@ -79,13 +70,13 @@ def clients_create(
 ) -> None:
     """Register a client; a confidential client's secret is printed once."""
     settings = state.settings()
-    pepper = _pepper(settings)
+    secret_pepper = pepper(settings)
     prefix = token_prefix(settings)
     registered = with_db(
         settings,
         lambda db: client_service.create(
             db, org=org, name=name, redirect_uris=redirect_uris, client_type=client_type,
-            scopes=scopes, prefix=prefix, pepper=pepper, now=system_clock(),
+            scopes=scopes, prefix=prefix, pepper=secret_pepper, now=system_clock(),
         ),
     )
     if as_json:
@@ -123,12 +114,12 @@ def clients_list(state: CliState, org: str | None, as_json: bool) -> None:
 def clients_rotate(state: CliState, client_id: str, as_json: bool) -> None:
     """Issue a new secret for a confidential client; the old one stops working at once."""
     settings = state.settings()
-    pepper = _pepper(settings)
+    secret_pepper = pepper(settings)
     prefix = token_prefix(settings)
     registered = with_db(
         settings,
         lambda db: client_service.rotate_secret(
-            db, client_id, prefix=prefix, pepper=pepper, now=system_clock()
+            db, client_id, prefix=prefix, pepper=secret_pepper, now=system_clock()
         ),
     )
     if as_json:

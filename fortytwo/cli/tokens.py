@@ -6,22 +6,13 @@ from datetime import datetime
 
 import click
 
-from fortytwo.cli.context import CliState, emit_json, pass_state, run, with_db
+from fortytwo.cli.context import CliState, emit_json, pass_state, pepper, with_db
 from fortytwo.cli.plugins import token_prefix
-from fortytwo.config import Settings
-from fortytwo.security.keys import read_secret_file
 from fortytwo.services import accounts as account_service
 from fortytwo.services import pats
 from fortytwo.store import tokens as token_store
 from fortytwo.store.tokens import PatRow
 from fortytwo.timefmt import format_optional, system_clock
-
-
-def _pepper(settings: Settings) -> bytes:
-    async def go() -> bytes:
-        return read_secret_file(settings.pepper_path)
-
-    return run(go())
 
 
 def _issued_json(issued: pats.IssuedToken) -> dict:
@@ -83,13 +74,13 @@ def tokens_create(
 ) -> None:
     """Create a token; its secret is printed once."""
     settings = state.settings()
-    pepper = _pepper(settings)
+    secret_pepper = pepper(settings)
     prefix = token_prefix(settings)
     issued = with_db(
         settings,
         lambda db: pats.create(
             db, user=user, name=name, scopes=scopes, expires_in=expires_in,
-            prefix=prefix, pepper=pepper, now=system_clock(),
+            prefix=prefix, pepper=secret_pepper, now=system_clock(),
         ),
     )
     if as_json:
@@ -127,12 +118,12 @@ def tokens_list(state: CliState, org: str | None, as_json: bool) -> None:
 def tokens_rotate(state: CliState, token_id: str, as_json: bool) -> None:
     """Issue a new secret for a token; the old one stops working at once."""
     settings = state.settings()
-    pepper = _pepper(settings)
+    secret_pepper = pepper(settings)
     prefix = token_prefix(settings)
     issued = with_db(
         settings,
         lambda db: pats.rotate(
-            db, token_id, prefix=prefix, pepper=pepper, now=system_clock()
+            db, token_id, prefix=prefix, pepper=secret_pepper, now=system_clock()
         ),
     )
     if as_json:

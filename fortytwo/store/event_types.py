@@ -194,59 +194,48 @@ def load_event_type(conn: SyncConn, org_id: str, id: str) -> EventTypeRow | None
     row = conn.execute(
         _SELECT + " WHERE et.organization_id = ? AND et.id = ?", (org_id, id)
     ).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _with_hosts_now(conn, org_id, row)
+
+
+def _with_hosts_now(conn: SyncConn, org_id: str, row: Row) -> EventTypeRow:
     hosts = [
         EventTypeHost(r["user_id"], r["username"], r["first_name"], r["last_name"])
-        for r in conn.execute(_HOSTS_SQL, (id, org_id)).fetchall()
+        for r in conn.execute(_HOSTS_SQL, (row["id"], org_id)).fetchall()
     ]
     return _row(row, hosts)
 
 
+# ``username/slug``: the user's event type (username case-insensitive); when no user of the
+# organization has that username, the team event type ``team-slug/slug``.
+_OWNER_SQL = "SELECT id FROM users WHERE organization_id = ? AND username = ? COLLATE NOCASE"
+_OWNED_SQL = _SELECT + " WHERE et.organization_id = ? AND et.owner_user_id = ? AND et.slug = ?"
+_TEAM_SQL = (
+    _SELECT + " WHERE et.organization_id = ? AND et.slug = ?"
+    " AND et.team_id = (SELECT t.id FROM teams AS t WHERE t.organization_id = ? AND t.slug = ?)"
+)
+
+
+def _owner_slug_query(org_id: str, owner_id: str | None, username: str, slug: str) -> tuple[str, tuple]:
+    if owner_id is not None:
+        return _OWNED_SQL, (org_id, owner_id, slug)
+    return _TEAM_SQL, (org_id, slug, org_id, username)
+
+
 def locate_by_owner_slug(conn: SyncConn, org_id: str, username: str, slug: str) -> EventTypeRow | None:
     """``find_by_owner_slug`` for code running inside a ``Database.run_read/run_write`` unit."""
-    user = conn.execute(
-        "SELECT id FROM users WHERE organization_id = ? AND username = ? COLLATE NOCASE",
-        (org_id, username),
+    user = conn.execute(_OWNER_SQL, (org_id, username)).fetchone()
+    row = conn.execute(
+        *_owner_slug_query(org_id, user["id"] if user else None, username, slug)
     ).fetchone()
-    if user is not None:
-        found = conn.execute(
-            "SELECT id FROM event_types WHERE organization_id = ? AND owner_user_id = ? AND slug = ?",
-            (org_id, user["id"], slug),
-        ).fetchone()
-    else:
-        found = conn.execute(
-            "SELECT e.id FROM event_types AS e JOIN teams AS t ON t.id = e.team_id"
-            " WHERE e.organization_id = ? AND e.slug = ? AND t.organization_id = ? AND t.slug = ?",
-            (org_id, slug, org_id, username),
-        ).fetchone()
-    return None if found is None else load_event_type(conn, org_id, found["id"])
+    return None if row is None else _with_hosts_now(conn, org_id, row)
 
 
 async def find_by_owner_slug(
     conn: Conn, org_id: str, username: str, slug: str
 ) -> EventTypeRow | None:
-    """``username/slug``: the user's event type (username case-insensitive); when no user of
-    the organization has that username, the team event type ``team-slug/slug``."""
-    user = await fetch_one(
-        conn,
-        "SELECT id FROM users WHERE organization_id = ? AND username = ? COLLATE NOCASE",
-        (org_id, username),
-    )
-    if user is not None:
-        row = await fetch_one(
-            conn,
-            _SELECT + " WHERE et.organization_id = ? AND et.owner_user_id = ? AND et.slug = ?",
-            (org_id, user["id"], slug),
-        )
-    else:
-        row = await fetch_one(
-            conn,
-            _SELECT + " WHERE et.organization_id = ? AND et.slug = ?"
-            " AND et.team_id = (SELECT t.id FROM teams AS t"
-            "                    WHERE t.organization_id = ? AND t.slug = ?)",
-            (org_id, slug, org_id, username),
-        )
+    """The event type named ``username/slug`` (see ``_OWNER_SQL``), or None."""
+    user = await fetch_one(conn, _OWNER_SQL, (org_id, username))
+    row = await fetch_one(conn, *_owner_slug_query(org_id, user["id"] if user else None, username, slug))
     if row is None:
         return None
     return (await _with_hosts(conn, org_id, [row]))[0]
