@@ -9,6 +9,7 @@ from typing import Any
 
 from fortytwo import keys
 from fortytwo.db.database import fetch_all, fetch_one
+from fortytwo.store import bookings as booking_store
 from tests.conftest import Account
 from tests.reference import validate_response, validate_schema
 from tests.scenario import DEMO, apply_text
@@ -106,12 +107,7 @@ def check_envelope(envelope: dict[str, Any]) -> None:
 
 
 async def history_of(app, uid: str) -> list[dict[str, Any]]:
-    rows = await fetch_all(
-        app[keys.DATABASE].reader,
-        "SELECT * FROM booking_history WHERE booking_uid = ? ORDER BY id", (uid,),
-    )
-    return [{"action": r["action"], "actor": r["actor"], "at": r["at"],
-             "changes": json.loads(r["changes"])} for r in rows]
+    return await app[keys.DATABASE].run_read(booking_store.history, uid)
 
 
 def check_headers(resp, version: int | None) -> None:

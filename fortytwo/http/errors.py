@@ -29,14 +29,6 @@ def bad_param(param: str, message: str) -> ApiError:
     return ApiError(400, "invalid_query_param", message, {"param": param})
 
 
-def invalid_request(message: str, **details: Any) -> ApiError:
-    return ApiError(400, "invalid_request", message, details)
-
-
-def not_found(message: str = "No such resource.", code: str = "not_found", **details: Any) -> ApiError:
-    return ApiError(404, code, message, details)
-
-
 class ValidationErrors:
     """Collects every bad field of a body, then raises one 400 ``validation_error``."""
 

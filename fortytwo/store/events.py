@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fortytwo.db.database import Conn, SyncConn, execute, fetch_all
+from fortytwo.db.database import Conn, SyncConn, execute
 from fortytwo.store.common import ts
 
 _INSERT = (
@@ -37,21 +37,3 @@ def append_event_now(
     values = _values(organization_id, event, data, now)
     conn.execute(_INSERT, values)
     return values[0]
-
-
-async def list_events(conn: Conn, organization_id: str, after_seq: int = 0) -> list[dict[str, Any]]:
-    rows = await fetch_all(
-        conn,
-        "SELECT * FROM events WHERE organization_id = ? AND seq > ? ORDER BY seq",
-        (organization_id, after_seq),
-    )
-    return [
-        {
-            "id": r["id"],
-            "seq": r["seq"],
-            "event": r["event"],
-            "data": json.loads(r["payload"]),
-            "created_at": r["created_at"],
-        }
-        for r in rows
-    ]
