@@ -34,6 +34,9 @@ from fortytwo.timefmt import Clock, system_clock
 from fortytwo.webhooks.runtime import webhooks_ctx
 from fortytwo.webhooks.targets import system_resolve
 
+# How often the server folds the WAL into the database file (see Database).
+CHECKPOINT_SECONDS = 0.5
+
 
 @contextlib.asynccontextmanager
 async def _background(loop_coro: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
@@ -49,7 +52,10 @@ async def _background(loop_coro: Coroutine[Any, Any, None]) -> AsyncIterator[Non
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    db = Database(settings.database_path, settings.database.busy_timeout_ms)
+    db = Database(
+        settings.database_path, settings.database.busy_timeout_ms,
+        checkpoint_every=CHECKPOINT_SECONDS,
+    )
     await db.open()
     try:
         await migrate(db.writer)

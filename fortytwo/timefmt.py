@@ -19,8 +19,7 @@ def system_clock() -> datetime:
 
 def format_ts(value: datetime) -> str:
     """``2026-05-20T10:00:00.000Z`` for an aware datetime."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def format_optional(value: datetime | None) -> str | None:

@@ -207,15 +207,12 @@ async def test_in_progress_on_patch_and_cancel(client, app, sc, monkeypatch):
     ):
         key = str(uuid.uuid4())
         reserved.clear()
-        await db.write_lock.acquire()
-        try:
+        async with db.write():
             running = asyncio.create_task(send(key))
             await asyncio.wait_for(reserved.wait(), 10)
             resp = await asyncio.wait_for(send(key), 10)
             await error_of(resp, 409, "idempotency_in_progress")
             assert resp.headers["Retry-After"] == "1"
-        finally:
-            db.write_lock.release()
         await ok_body(await asyncio.wait_for(running, 10), operation, 200)
 
 

@@ -19,7 +19,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fortytwo.scheduling.model import MinuteRange, Schedule
+from fortytwo.scheduling.model import MAX_DURATION_MINUTES, MinuteRange, Schedule
 
 __all__ = [
     "DAY_KEYS",
@@ -1084,7 +1084,7 @@ class _Validator:
         )
         title = e.string("title", required=True, example='"Intro call"', max_len=255)
         description = e.string("description", allow_empty=True)
-        duration = e.integer("duration_minutes", 1, 720, required=True, example="30")
+        duration = e.integer("duration_minutes", 1, MAX_DURATION_MINUTES, required=True, example="30")
         stype = e.string("scheduling_type", choices=SCHEDULING_TYPES, default="individual")
 
         # owner / team / hosts

@@ -15,6 +15,10 @@ from datetime import date, datetime
 # 0 <= start < end <= 1440. 1440 is the "24:00" end of the day.
 MinuteRange = tuple[int, int]
 
+# The longest an event type (and so a booking) may last. Availability queries rely on it to
+# look back only this far for bookings that may still be running at a window's start.
+MAX_DURATION_MINUTES = 720
+
 
 @dataclass(frozen=True, slots=True)
 class Schedule:

@@ -6,9 +6,10 @@ one slot computation (or one booking transaction) costs a single thread hand-off
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fortytwo.db.database import Row, SyncConn
+from fortytwo.scheduling.model import MAX_DURATION_MINUTES
 from fortytwo.store.common import ts
 
 
@@ -43,16 +44,20 @@ def limits_for(conn: SyncConn, user_ids: list[str]) -> list[Row]:
 def busy_for(
     conn: SyncConn, user_ids: list[str], start: datetime, end: datetime, exclude_uid: str | None = None
 ) -> list[Row]:
-    """Pending and confirmed bookings of the users that touch [start, end), but one."""
+    """Pending and confirmed bookings of the users that touch [start, end), but one.
+
+    No booking lasts longer than ``MAX_DURATION_MINUTES``, so a lower bound on ``start_at``
+    turns the index scan into a narrow range instead of everything before ``end``."""
+    earliest = start - timedelta(minutes=MAX_DURATION_MINUTES)
     return conn.execute(
         f"""SELECT host_user_id, start_at, end_at, buffer_before_minutes, buffer_after_minutes,
                    event_type_id
             FROM bookings
             WHERE host_user_id IN ({_placeholders(user_ids)})
               AND status IN ('pending', 'confirmed')
-              AND start_at < ? AND end_at > ? AND uid <> ?
+              AND start_at < ? AND start_at >= ? AND end_at > ? AND uid <> ?
             ORDER BY start_at""",
-        (*user_ids, ts(end), ts(start), exclude_uid or ""),
+        (*user_ids, ts(end), ts(earliest), ts(start), exclude_uid or ""),
     ).fetchall()
 
 
