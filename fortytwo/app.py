@@ -20,6 +20,7 @@ from fortytwo.db.database import Database
 from fortytwo.db.migrate import migrate
 from fortytwo.http.body import MAX_BODY
 from fortytwo.http.idempotency import IdempotencyGate
+from fortytwo.http.lifecycle import Lifecycle
 from fortytwo.http.middleware import pipeline_middleware
 from fortytwo.http.netinfo import ProxyPolicy
 from fortytwo.http.ratelimit import RateLimiter
@@ -58,7 +59,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     await db.open()
     try:
-        await migrate(db.writer)
+        await migrate(db.writer, database_path=db.path)  # backs up a database with data first
         app[keys.DATABASE] = db
         yield
     finally:
@@ -102,6 +103,7 @@ def create_app(
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or system_clock
     app[keys.RATE_LIMITER] = RateLimiter()
+    app[keys.LIFECYCLE] = Lifecycle()
     app[keys.SLOT_LOCKS] = SlotLocks()
     app[keys.PROXY_POLICY] = ProxyPolicy(settings.server.trusted_proxies)
     app[keys.PLUGINS] = plugins = plugins or build_plugins(settings)

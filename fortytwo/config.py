@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 ENV_PREFIX = "FORTYTWO_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class ConfigError(Exception):
@@ -35,6 +36,17 @@ class ServerSettings:
     shutdown_timeout: float = 10.0
     realm: str = "42min"
     access_log: bool = True
+    log_level: str = "info"
+    # abuse limits (fortytwo.http.connections and the /v1 query check)
+    keepalive_timeout: float = 75.0
+    header_timeout: float = 10.0
+    max_connections: int = 1000
+    max_connections_per_ip: int = 64
+    max_line_size: int = 8192
+    max_field_size: int = 8192
+    max_headers: int = 100
+    max_query_length: int = 4096
+    max_query_params: int = 100
 
 
 @dataclass(frozen=True)
@@ -373,6 +385,9 @@ def validate(settings: Settings) -> None:
     ):
         if getattr(settings.rate_limits, name) < 1:
             raise ConfigError(f"rate_limits.{name}: must be at least 1 request per minute")
+    _validate_server_limits(settings.server)
+    if settings.server.log_level not in LOG_LEVELS:
+        raise ConfigError(f"server.log_level: must be one of {', '.join(LOG_LEVELS)}")
     if settings.bookings.slot_lock_timeout_seconds <= 0:
         raise ConfigError("bookings.slot_lock_timeout_seconds: must be positive")
     for name in ("key", "public_key"):
@@ -380,6 +395,18 @@ def validate(settings: Settings) -> None:
             raise ConfigError(f"license.{name} and license.{name}_file: set one or the other")
     _validate_webhooks(settings.webhooks)
     _validate_oauth(settings.oauth)
+
+
+def _validate_server_limits(server: ServerSettings) -> None:
+    for name, low, high in (
+        ("keepalive_timeout", 1, 3600), ("header_timeout", 0.1, 300),
+        ("max_connections", 1, 1_000_000), ("max_connections_per_ip", 1, 1_000_000),
+        ("max_line_size", 1024, 65536), ("max_field_size", 1024, 65536),
+        ("max_headers", 16, 1000), ("max_query_length", 256, 65536),
+        ("max_query_params", 10, 10_000),
+    ):
+        if not low <= getattr(server, name) <= high:
+            raise ConfigError(f"server.{name}: must be between {low} and {high}")
 
 
 def _validate_oauth(oauth: OAuthSettings) -> None:

@@ -34,3 +34,5 @@ WEBHOOK_RESOLVE = web.AppKey("webhook_resolve", Callable[[str, int], Awaitable[l
 HTTP_CLIENT = web.AppKey("http_client", ClientSession)
 WEBHOOKS = web.AppKey("webhooks", "WebhookRuntime")
 OAUTH = web.AppKey("oauth", "OAuthServer")  # fortytwo.oauth.runtime.OAuthServer
+# serving or draining for shutdown, and the requests in flight (fortytwo.http.lifecycle)
+LIFECYCLE = web.AppKey("lifecycle", "Lifecycle")

@@ -47,6 +47,27 @@ def test_init_creates_private_secrets_and_is_repeatable(data_dir):
     assert before.strip() not in out
 
 
+def test_init_with_only_a_config_file_uses_its_data_dir_and_keeps_the_database_private(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "etc" / "config.toml"
+    config.parent.mkdir()
+    config.write_text('data_dir = "../var"\n')
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORTYTWO_")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "fortytwo", "--config", str(config), "init"],
+        capture_output=True, text=True, cwd=workdir, env=env, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert list(workdir.iterdir()) == []  # no stray ./data
+    database = tmp_path / "var" / "fortytwo.db"
+    assert stat.S_IMODE(os.stat(database).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "var" / "pepper").st_mode) == 0o600
+
+
 def test_version():
     from fortytwo import __version__
 

@@ -1,25 +1,30 @@
 """Our OpenAPI document and its HTML rendering: /openapi.yaml, /openapi.json, /docs.
 
 Public (no token), not wrapped in the envelope, not rate limited. The HTML page is rendered
-from the document once per process, on first request.
+from the document once per process, on first request; its Content-Security-Policy allows
+only its own inline style sheet (by hash), no scripts, no forms and no framing.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from aiohttp import web
 
 from fortytwo import openapi
+from fortytwo.http.secheaders import page_headers, style_hash
 
 routes = web.RouteTableDef()
 
 
 @lru_cache(maxsize=1)
-def _docs_page() -> bytes:
+def _docs_page() -> tuple[bytes, dict[str, str]]:
     from fortytwo.openapi.render import render_page
 
-    return render_page().encode("utf-8")
+    page = render_page().encode("utf-8")
+    styles = [style_hash(css) for css in re.findall(rb"<style>(.*?)</style>", page, re.S)]
+    return page, page_headers(styles, no_store=False)
 
 
 @routes.get("/openapi.yaml")
@@ -34,4 +39,5 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 @routes.get("/docs")
 async def docs(request: web.Request) -> web.Response:
-    return web.Response(body=_docs_page(), content_type="text/html", charset="utf-8")
+    page, headers = _docs_page()
+    return web.Response(body=page, content_type="text/html", charset="utf-8", headers=headers)

@@ -8,6 +8,7 @@ import click
 
 from fortytwo import __version__
 from fortytwo.cli.accounts import orgs, users
+from fortytwo.cli.backup import backup_cmd
 from fortytwo.cli.bookings import bookings
 from fortytwo.cli.context import CliState
 from fortytwo.cli.oauth_clients import oauth_clients
@@ -39,6 +40,7 @@ for command in (sandbox, plugins_group, license_group):
 cli.add_command(webhooks)
 cli.add_command(openapi_cmd)
 cli.add_command(oauth_clients)
+cli.add_command(backup_cmd)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ import click
 from fortytwo.apply.plan import parse_plan
 from fortytwo.cli.context import EXPECTED_ERRORS, CliState, pass_state, run
 from fortytwo.cli.plugins import load_plugins
-from fortytwo.cli.server import bind_socket, serve_app
+from fortytwo.cli.server import bind_socket, configure_logging, serve_app
 from fortytwo.config import SECTIONS, ConfigError, Settings, load_settings
 from fortytwo.db.database import Database
 from fortytwo.db.migrate import migrate
@@ -283,9 +283,7 @@ def sandbox(
     settings = sandbox_settings(state, directory, port)
     for path in (settings.pepper_path, settings.secret_key_path):
         create_secret_file(path)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.server.log_level)
     _, missing = optional_overrides()
     if missing:
         logging.getLogger("fortytwo.sandbox").info(

@@ -39,7 +39,9 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _PRAGMAS = ("PRAGMA foreign_keys = ON",)
-CHECKPOINT_WAIT_MS = 2000
+# how long closing waits for other processes to let the final checkpoint through; short,
+# because a process still using the file checkpoints it itself when it closes last
+CHECKPOINT_WAIT_MS = 250
 _WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL")
 
 
@@ -180,7 +182,8 @@ class Database:
         """Copy every WAL frame into the database file and truncate the WAL to 0 bytes
         (``wal_checkpoint(TRUNCATE)``), so the file alone is complete. Another process that is
         still reading or writing can prevent it (waited for up to ``CHECKPOINT_WAIT_MS``);
-        that is harmless, the WAL then keeps the frames. True when it completed."""
+        that is harmless: the WAL keeps the frames, and the last connection to close folds
+        them in. True when it completed."""
         conn = self.writer
         await conn.execute(f"PRAGMA busy_timeout = {min(self.busy_timeout_ms, CHECKPOINT_WAIT_MS)}")
         try:

@@ -17,10 +17,13 @@ import time
 from aiohttp import web
 
 from fortytwo import keys
+from fortytwo.config import Settings
 from fortytwo.http.errors import ApiError
+from fortytwo.http.lifecycle import shutting_down_response
 from fortytwo.http.policy import required_scope
 from fortytwo.http.ratelimit import RateDecision
 from fortytwo.http.responses import PRINCIPAL, RATE, REQUEST_ID, error_body, json_response
+from fortytwo.http.secheaders import add_common as add_common_headers
 from fortytwo.oauth.pages import error_page, security_headers
 from fortytwo.services.authn import AuthError, Principal
 
@@ -216,7 +219,31 @@ async def _pipeline(request: web.Request, handler: web.RequestHandler) -> web.St
                 {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
             )
         request[PRINCIPAL] = principal
+    if api:
+        _check_query_size(request, settings)
     return await handler(request)
+
+
+def _check_query_size(request: web.Request, settings: Settings) -> None:
+    """400 for a /v1 query string over ``server.max_query_length`` bytes (as sent) or with
+    more than ``server.max_query_params`` parameters, before anything parses it."""
+    _, has_query, query = request.raw_path.partition("?")
+    if not has_query:
+        return
+    limit = settings.server.max_query_length
+    if len(query) > limit:
+        raise ApiError(
+            400, "invalid_request",
+            f"The query string is {len(query)} bytes long; send at most {limit}.",
+            {"max_query_length": limit},
+        )
+    most = settings.server.max_query_params
+    if query.count("&") >= most:
+        raise ApiError(
+            400, "invalid_request",
+            f"The query string has more than {most} parameters; send fewer.",
+            {"max_query_params": most},
+        )
 
 
 def _from_http_exception(request: web.Request, exc: web.HTTPException) -> ApiError:
@@ -246,8 +273,13 @@ async def pipeline_middleware(
     started = time.perf_counter()
     request_id = "req_" + os.urandom(16).hex()
     request[REQUEST_ID] = request_id
+    lifecycle = request.app[keys.LIFECYCLE]
     try:
-        response = await _pipeline(request, handler)
+        if lifecycle.draining:  # shutting down: refuse before any other work
+            response = shutting_down_response(request.path, request_id)
+        else:
+            with lifecycle.track():
+                response = await _pipeline(request, handler)
     except ApiError as exc:
         response = _render(exc, request_id)
     except web.HTTPException as exc:
@@ -266,6 +298,7 @@ async def pipeline_middleware(
             request_id,
         )
     response.headers["X-Request-Id"] = request_id
+    add_common_headers(request, response)
     path = request.path
     if path in _CORS_POST or path.startswith("/.well-known/"):
         response.headers["Access-Control-Allow-Origin"] = "*"
@@ -274,6 +307,8 @@ async def pipeline_middleware(
     decision = request.get(RATE)
     if decision is not None:
         response.headers.update(decision.headers())
+    if lifecycle.draining:  # also for a request that began before: its connection ends here
+        response.force_close()
     return response
 
 

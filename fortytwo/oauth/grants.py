@@ -263,7 +263,8 @@ async def refresh(server: OAuthServer, client: ClientRow, form: Mapping[str, str
     outcome: dict[str, Any] | OAuthError
     async with server.db.write() as conn:
         row = await oauth_store.get_token(conn, "refresh", parsed.lookup)
-        if row is None or not _secret_ok(server, parsed.secret, row):
+        genuine = _secret_ok(server, parsed.secret, row)  # the same work whether row exists
+        if row is None or not genuine:
             outcome = OAuthError("invalid_grant", "the refresh token is not valid")
         elif row.used_at is not None:
             # a spent refresh token came back, whoever sends it: the family is compromised
@@ -293,8 +294,11 @@ async def refresh(server: OAuthServer, client: ClientRow, form: Mapping[str, str
     return outcome
 
 
-def _secret_ok(server: OAuthServer, secret: str, row: TokenRow) -> bool:
-    return secret_matches(server.pepper, secret, row.secret_hash)
+def _secret_ok(server: OAuthServer, secret: str, row: TokenRow | None) -> bool:
+    """Compare in constant time; an unknown lookup is compared with a stand-in hash, so it
+    costs what a wrong secret costs."""
+    same = secret_matches(server.pepper, secret, row.secret_hash if row else bytes(32))
+    return same and row is not None
 
 
 # -- revocation and introspection -------------------------------------------------------
@@ -306,9 +310,7 @@ async def _find(server: OAuthServer, text: str) -> TokenRow | None:
         return None
     kind = "access" if parsed.kind == "at" else "refresh"
     row = await oauth_store.get_token(server.db.reader, kind, parsed.lookup)
-    if row is None or not _secret_ok(server, parsed.secret, row):
-        return None
-    return row
+    return row if _secret_ok(server, parsed.secret, row) else None
 
 
 async def revoke(server: OAuthServer, client: ClientRow, form: Mapping[str, str]) -> None:

@@ -7,12 +7,11 @@ Every value that comes from a request or the database is escaped.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
 
+from fortytwo.http.secheaders import page_headers, style_hash
 from fortytwo.security.scopes import DESCRIPTIONS
 
 FORM_ACTION = "authorize"  # relative: keeps any path prefix a reverse proxy adds
@@ -55,25 +54,14 @@ color:var(--muted)}
 .who button{padding:.2rem .6rem;min-height:0;font-size:.85rem;font-weight:500}
 .client-id{font-size:.8rem;color:var(--muted);word-break:break-all}
 """
-STYLE_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode() + "'"
+STYLE_SOURCE = style_hash(CSS)
 
 
 def security_headers(form_action: Iterable[str] = ()) -> dict[str, str]:
     """Headers for every page: a strict CSP (form posts only to us, and — because a browser
     checks the redirect after a post against form-action — to the client's redirect
     origin), no framing, no caching, no referrer."""
-    actions = " ".join(["'self'", *form_action])
-    return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; style-src {STYLE_SOURCE}; form-action {actions}; "
-            "frame-ancestors 'none'; base-uri 'none'"
-        ),
-        "X-Frame-Options": "DENY",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-store",
-        "Pragma": "no-cache",
-    }
+    return page_headers([STYLE_SOURCE], ["'self'", *form_action])
 
 
 def _page(title: str, body: str) -> str:

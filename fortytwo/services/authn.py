@@ -1,9 +1,15 @@
 """Who is calling: bearer-token verification with an in-process cache.
 
 Verified tokens are cached by their lookup part, together with the stored secret hash, so
-the hot path costs one HMAC and a dict lookup. The cache is emptied whenever the database's
-auth epoch moves (a trigger bumps it on revocation, rotation, scope change or user removal,
-whoever made the change), and at once for changes made inside this process.
+the hot path costs a dict lookup and a constant-time comparison. The cache is emptied
+whenever the database's auth epoch moves (a trigger bumps it on revocation, rotation, scope
+change or user removal, whoever made the change), and at once for changes made inside this
+process.
+
+A wrong token costs the same whatever is wrong with it: one HMAC of its secret part and one
+constant-time comparison (against a stand-in when nothing is stored), and for a well-formed
+token the same queries whether its lookup id exists, is cached or not. So answering times
+do not tell a guesser which lookup ids exist.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fortytwo.db.database import Database
-from fortytwo.security.tokens import parse_token, secret_matches
+from fortytwo.security.tokens import hash_secret, parse_token
 from fortytwo.store import oauth as oauth_store
 from fortytwo.store import tokens as token_store
+from fortytwo.store.tokens import PatRow
 from fortytwo.timefmt import Clock
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,17 @@ class _Verified:
 
 
 MAX_VERIFIED = 100_000
+# stand-ins compared against when there is nothing real to compare with
+_NO_TOKEN = ""
+_NO_SECRET = "0" * 32
+_NO_HASH = bytes(32)
+
+
+def _digest_matches(digest: bytes, stored: bytes | None) -> bool:
+    """One constant-time comparison of a presented secret's HMAC with the stored one, or
+    with a stand-in when nothing is stored, so a miss costs what a mismatch costs."""
+    same = hmac.compare_digest(digest, stored if stored is not None else _NO_HASH)
+    return same and stored is not None
 
 
 class Authenticator:
@@ -130,11 +148,13 @@ class Authenticator:
     async def authenticate(self, header: str | None) -> Principal:
         # Fast path: a PAT this process already verified. Its lookup part (public) finds the
         # entry and the whole token is compared in constant time, which spares the parse
-        # and the HMAC on the hot path.
+        # and the HMAC on the hot path. The comparison runs whether or not an entry exists,
+        # so a lookup id in use costs no less than an unknown one.
         if header is not None and header.startswith("Bearer "):
             token = header[7:]
             entry = self._verified.get(token[self._lookup_slice])
-            if entry is not None and hmac.compare_digest(entry.token, token):
+            known = entry.token if entry is not None else _NO_TOKEN
+            if token.isascii() and hmac.compare_digest(known, token) and entry is not None:
                 return self._admit(entry.principal)
         return await self._authenticate_slow(header)
 
@@ -149,6 +169,9 @@ class Authenticator:
         return principal
 
     async def _authenticate_slow(self, header: str | None) -> Principal:
+        """Every presented token costs one HMAC of its secret part and one constant-time
+        comparison, whatever is wrong with it; a well-formed PAT also always costs the same
+        two queries, whether its lookup id exists, is cached, was rotated away, or not."""
         if not header:
             raise AuthError(
                 "invalid_token",
@@ -166,40 +189,50 @@ class Authenticator:
             raise AuthError(
                 "invalid_token", "Use the Bearer scheme: `Authorization: Bearer <token>`."
             )
-        parsed = parse_token(value.strip())
-        if parsed is None or parsed.prefix != self.prefix or parsed.kind != "pat":
-            if parsed is not None and parsed.prefix == self.prefix and parsed.kind == "at":
-                return await self._authenticate_access(parsed.lookup, parsed.secret)
-            if parsed is not None and parsed.prefix == self.prefix and parsed.kind == "rt":
-                raise AuthError(
-                    "invalid_token",
-                    "A refresh token is not accepted here; exchange it at /v1/oauth/token "
-                    "for an access token.",
-                )
+        token = value.strip()
+        parsed = parse_token(token)
+        if parsed is None or parsed.prefix != self.prefix:
+            _digest_matches(hash_secret(self.pepper, _NO_SECRET), None)
             raise AuthError(
                 "invalid_token", "The token is malformed; copy it again from where it was issued."
             )
+        digest = hash_secret(self.pepper, parsed.secret)
+        if parsed.kind == "at":
+            return await self._authenticate_access(parsed.lookup, digest)
+        if parsed.kind == "rt":
+            _digest_matches(digest, None)
+            raise AuthError(
+                "invalid_token",
+                "A refresh token is not accepted here; exchange it at /v1/oauth/token "
+                "for an access token.",
+            )
         entry = self._cache.get(parsed.lookup)
-        if entry is None:
-            entry = await self._load(parsed.lookup, parsed.secret)
-        elif not secret_matches(self.pepper, parsed.secret, entry.secret_hash):
-            raise AuthError("invalid_token", "The token is not recognized.")
-        token = value.strip()
+        if entry is not None:
+            if not _digest_matches(digest, entry.secret_hash):
+                await self._fetch(parsed.lookup)  # the same work as an unknown lookup id
+                raise AuthError("invalid_token", "The token is not recognized.")
+        else:
+            entry = await self._load(parsed.lookup, digest)
         if len(self._verified) < MAX_VERIFIED and token[self._lookup_slice] == parsed.lookup:
             self._verified[parsed.lookup] = _Verified(token, entry.principal)
         return self._admit(entry.principal)
 
-    async def _load(self, lookup: str, secret: str) -> _Entry:
+    async def _fetch(self, lookup: str) -> tuple[PatRow | None, bytes | None]:
+        """The PAT with this lookup id, and the hash of a secret rotated away under it.
+        Both queries always run, so the database work does not depend on which exists."""
         pat = await token_store.get_pat_by_lookup(self.db.reader, lookup)
+        retired = await token_store.get_retired_hash(self.db.reader, lookup)
+        return pat, retired
+
+    async def _load(self, lookup: str, digest: bytes) -> _Entry:
+        pat, retired = await self._fetch(lookup)
+        stored = pat.secret_hash if pat is not None else retired
+        if not _digest_matches(digest, stored):
+            raise AuthError("invalid_token", "The token is not recognized.")
         if pat is None:
-            retired = await token_store.get_retired_hash(self.db.reader, lookup)
-            if retired is not None and secret_matches(self.pepper, secret, retired):
-                raise AuthError(
-                    "token_revoked", "The token was rotated; use the new token instead."
-                )
-            raise AuthError("invalid_token", "The token is not recognized.")
-        if not secret_matches(self.pepper, secret, pat.secret_hash):
-            raise AuthError("invalid_token", "The token is not recognized.")
+            raise AuthError(
+                "token_revoked", "The token was rotated; use the new token instead."
+            )
         if pat.revoked_at is not None:
             raise AuthError("token_revoked", "The token was revoked; create a new one.")
         if pat.user_removed_at is not None:
@@ -221,12 +254,15 @@ class Authenticator:
         return entry
 
     # -- OAuth access tokens ---------------------------------------------------------------
-    async def _authenticate_access(self, lookup: str, secret: str) -> Principal:
+    async def _authenticate_access(self, lookup: str, digest: bytes) -> Principal:
         entry = self._access_cache.get(lookup)
-        if entry is None:
-            entry = await self._load_access(lookup, secret)
-        elif not secret_matches(self.pepper, secret, entry.secret_hash):
-            raise AuthError("invalid_token", "The token is not recognized.")
+        if entry is not None:
+            if not _digest_matches(digest, entry.secret_hash):
+                # the same query as an unknown lookup id
+                await oauth_store.get_token(self.db.reader, "access", lookup)
+                raise AuthError("invalid_token", "The token is not recognized.")
+        else:
+            entry = await self._load_access(lookup, digest)
         principal = entry.principal
         if principal.expires_at is not None and self.clock() >= principal.expires_at:
             self._access_cache.pop(lookup, None)
@@ -237,10 +273,11 @@ class Authenticator:
             )
         return principal
 
-    async def _load_access(self, lookup: str, secret: str) -> _Entry:
+    async def _load_access(self, lookup: str, digest: bytes) -> _Entry:
         row = await oauth_store.get_token(self.db.reader, "access", lookup)
-        if row is None or not secret_matches(self.pepper, secret, row.secret_hash):
+        if not _digest_matches(digest, row.secret_hash if row is not None else None):
             raise AuthError("invalid_token", "The token is not recognized.")
+        assert row is not None
         if row.user_removed_at is not None:
             raise AuthError(
                 "token_revoked", "The token's user was removed from the organization."
