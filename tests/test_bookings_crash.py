@@ -23,32 +23,8 @@ import aiohttp
 import pytest
 
 from tests.cli_helpers import Server, cli, cli_json
+from tests.crash_support import ALWAYS_OPEN_PLAN as PLAN
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PLAN = """
-[organization]
-name = "Acme"
-
-[[users]]
-username = "ada"
-email = "ada@example.com"
-timezone = "UTC"
-role = "owner"
-
-[[schedules]]
-name = "Always"
-user = "ada"
-timezone = "UTC"
-default = true
-[schedules.weekly]
-""" + "".join(f'{day} = ["00:00-24:00"]\n' for day in DAYS) + """
-[[event_types]]
-slug = "quick"
-title = "Quick call"
-owner = "ada"
-duration_minutes = 15
-future_limit_days = 365
-"""
 CLIENTS = 8
 KILL_AFTER_ACKS = 150
 KILL_AFTER_SECONDS = 2.0
