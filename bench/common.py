@@ -16,14 +16,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 BARE_SERVER = r"""
-import sys
+import sys, uuid
 from aiohttp import web
 
 async def handler(request):
     return web.json_response({"data": {"ok": True}, "meta": {"request_id": "req_0"}})
 
+async def any_v1(request):
+    # every /v1 path and method: read the body, answer a fresh uid (bench_load's baseline)
+    await request.read()
+    return web.json_response({"data": {"ok": True, "uid": str(uuid.uuid4()), "version": 1},
+                              "meta": {"request_id": "req_0"}})
+
 app = web.Application()
 app.router.add_get("/json", handler)
+app.router.add_route("*", "/v1/{tail:.*}", any_v1)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=lambda *a: print("ready", flush=True))
 """
 
@@ -85,6 +92,27 @@ def start_bare() -> tuple[subprocess.Popen, str]:
     proc.stdout.readline()
     time.sleep(0.2)
     return proc, f"http://127.0.0.1:{port}"
+
+
+def proc_rss_kib(pid: int) -> int:
+    """Resident memory (VmRSS) of one process in KiB; 0 once it is gone. Linux only."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time used so far by one process; 0 once it is gone. Linux only."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    # fields[0] is the state (field 3 of proc(5)); utime and stime are fields 14 and 15
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(proc: subprocess.Popen) -> None:
