@@ -18,35 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.loop_thread import LoopThread
+from tests.plans import QUICK_PLAN
 from tests.webhook_receiver import Receiver
 
 ACTIVE = ("confirmed", "pending")
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# One owner, open around the clock, with a 15-minute event type bookable a year ahead.
-ALWAYS_OPEN_PLAN = """
-[organization]
-name = "Acme"
-
-[[users]]
-username = "ada"
-email = "ada@example.com"
-timezone = "UTC"
-role = "owner"
-
-[[schedules]]
-name = "Always"
-user = "ada"
-timezone = "UTC"
-default = true
-[schedules.weekly]
-""" + "".join(f'{day} = ["00:00-24:00"]\n' for day in _DAYS) + """
-[[event_types]]
-slug = "quick"
-title = "Quick call"
-owner = "ada"
-duration_minutes = 15
-future_limit_days = 365
-"""
+ALWAYS_OPEN_PLAN = QUICK_PLAN  # one owner open around the clock, a 15-minute event type
 
 
 @dataclass

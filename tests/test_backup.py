@@ -23,32 +23,9 @@ from fortytwo.app import create_app
 from fortytwo.db.migrate import available_migrations, latest_version
 from tests.cli_helpers import Server, call, cli, cli_json
 from tests.conftest import make_settings
+from tests.plans import QUICK_PLAN
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PLAN = """
-[organization]
-name = "Acme"
-
-[[users]]
-username = "ada"
-email = "ada@example.com"
-timezone = "UTC"
-role = "owner"
-
-[[schedules]]
-name = "Always"
-user = "ada"
-timezone = "UTC"
-default = true
-[schedules.weekly]
-""" + "".join(f'{day} = ["00:00-24:00"]\n' for day in DAYS) + """
-[[event_types]]
-slug = "quick"
-title = "Quick call"
-owner = "ada"
-duration_minutes = 15
-future_limit_days = 365
-"""
+PLAN = QUICK_PLAN
 WRITERS = 4
 
 

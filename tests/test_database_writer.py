@@ -13,6 +13,7 @@ import pytest
 from fortytwo.db.database import Database
 from fortytwo.db.migrate import migrate
 from tests.booking_helpers import book, error_of
+from tests.plans import always_open_plan
 from tests.scenario import apply_text, make_account
 
 
@@ -128,39 +129,10 @@ async def test_background_checkpoints_keep_the_wal_folded(tmp_path: Path):
     assert not wal.exists() or wal.stat().st_size == 0  # noqa: ASYNC240
 
 
-LONG_DAY = """
-[organization]
-name = "Acme"
-
-[[users]]
-username = "ada"
-email = "ada@example.com"
-
-[[schedules]]
-name = "Always"
-user = "ada"
-timezone = "UTC"
-default = true
-[schedules.weekly]
-mon = ["00:00-24:00"]
-tue = ["00:00-24:00"]
-wed = ["00:00-24:00"]
-thu = ["00:00-24:00"]
-fri = ["00:00-24:00"]
-
-[[event_types]]
-slug = "long"
-title = "Long"
-owner = "ada"
-duration_minutes = 720
-slot_interval_minutes = 60
-
-[[event_types]]
-slug = "short"
-title = "Short"
-owner = "ada"
-duration_minutes = 30
-"""
+LONG_DAY = always_open_plan(
+    'slug = "long"\ntitle = "Long"\nduration_minutes = 720\nslot_interval_minutes = 60',
+    'slug = "short"\ntitle = "Short"\nduration_minutes = 30',
+)
 
 
 async def test_booking_that_started_long_before_the_window_still_blocks_it(client, app):

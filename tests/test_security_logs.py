@@ -37,6 +37,7 @@ import requests
 from tests.cli_helpers import COMMAND
 from tests.loop_thread import LoopThread
 from tests.oauth_support import form_named, pkce_pair
+from tests.plans import always_open_plan
 from tests.webhook_receiver import Receiver
 
 PASSWORD = "Tr0ub4dor-and-a-long-PASSPHRASE-9"
@@ -44,37 +45,7 @@ CY_PASSWORD = "another-Secret-passphrase-for-cy"
 WRONG_PASSWORD = "wrong-guess-PASSPHRASE-do-not-log"
 ALL_SCOPES = ("user:read,event_types:read,slots:read,bookings:read,bookings:write,"
               "webhooks:read,webhooks:write")
-PLAN = """
-[organization]
-name = "Acme"
-
-[[users]]
-username = "ada"
-email = "ada@example.com"
-first_name = "Ada"
-timezone = "UTC"
-role = "owner"
-
-[[schedules]]
-name = "Always"
-user = "ada"
-timezone = "UTC"
-default = true
-[schedules.weekly]
-mon = ["00:00-24:00"]
-tue = ["00:00-24:00"]
-wed = ["00:00-24:00"]
-thu = ["00:00-24:00"]
-fri = ["00:00-24:00"]
-sat = ["00:00-24:00"]
-sun = ["00:00-24:00"]
-
-[[event_types]]
-slug = "intro"
-title = "Intro"
-owner = "ada"
-duration_minutes = 15
-"""
+PLAN = always_open_plan('slug = "intro"\ntitle = "Intro"\nduration_minutes = 15', extra_user_lines='first_name = "Ada"\n')
 CONFIG = """
 data_dir = "."
 
