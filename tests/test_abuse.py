@@ -24,6 +24,7 @@ from fortytwo import keys
 from fortytwo.app import create_app
 from fortytwo.http.connections import ConnectionLimits, GuardedServer, client_key
 from fortytwo.http.ratelimit import RateLimiter
+from fortytwo.security import tokens as token_security
 from fortytwo.security.tokens import random_code
 from fortytwo.services import authn, pats
 from fortytwo.store import oauth as oauth_store
@@ -400,7 +401,9 @@ async def test_every_wrong_token_costs_one_hmac_and_one_comparison(guessing):
 
     mp = g.monkeypatch
     mp.setattr(authn, "hash_secret", spy("hmac", authn.hash_secret))
-    mp.setattr(authn, "hmac", SimpleNamespace(compare_digest=spy("compare", hmac.compare_digest)))
+    counted_hmac = SimpleNamespace(compare_digest=spy("compare", hmac.compare_digest), new=hmac.new)
+    mp.setattr(authn, "hmac", counted_hmac)  # the whole-token compare of the fast path
+    mp.setattr(token_security, "hmac", counted_hmac)  # the digest compare
     for name in ("get_pat_by_lookup", "get_retired_hash"):
         mp.setattr(token_store, name, aspy(name, getattr(token_store, name)))
     mp.setattr(oauth_store, "get_token", aspy("get_token", oauth_store.get_token))

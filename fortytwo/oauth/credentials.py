@@ -37,9 +37,9 @@ def new_client_secret(prefix: str, pepper: bytes) -> MintedSecret:
 
 
 def client_secret_matches(pepper: bytes, presented: str, stored: bytes | None) -> bool:
-    if stored is None or not presented.isascii() or len(presented) > 200:
-        # still spend one HMAC so that the answer takes the same time
-        hash_secret(pepper, "x")
+    if not presented.isascii() or len(presented) > 200:
+        # still spend one HMAC and one comparison so that the answer takes the same time
+        secret_matches(pepper, "x", None)
         return False
     return secret_matches(pepper, presented, stored)
 

@@ -297,8 +297,7 @@ async def refresh(server: OAuthServer, client: ClientRow, form: Mapping[str, str
 def _secret_ok(server: OAuthServer, secret: str, row: TokenRow | None) -> bool:
     """Compare in constant time; an unknown lookup is compared with a stand-in hash, so it
     costs what a wrong secret costs."""
-    same = secret_matches(server.pepper, secret, row.secret_hash if row else bytes(32))
-    return same and row is not None
+    return secret_matches(server.pepper, secret, row.secret_hash if row is not None else None)
 
 
 # -- revocation and introspection -------------------------------------------------------

@@ -73,5 +73,16 @@ def hash_secret(pepper: bytes, secret: str) -> bytes:
     return hmac.new(pepper, secret.encode("ascii"), hashlib.sha256).digest()
 
 
-def secret_matches(pepper: bytes, secret: str, stored_hash: bytes) -> bool:
-    return hmac.compare_digest(hash_secret(pepper, secret), stored_hash)
+# compared against when nothing is stored, so an unknown credential costs what a wrong one does
+_STAND_IN_HASH = bytes(32)
+
+
+def digest_matches(digest: bytes, stored_hash: bytes | None) -> bool:
+    """One constant-time comparison of a presented secret's HMAC with the stored hash, or
+    with a stand-in when nothing is stored (then always False)."""
+    same = hmac.compare_digest(digest, stored_hash if stored_hash is not None else _STAND_IN_HASH)
+    return same and stored_hash is not None
+
+
+def secret_matches(pepper: bytes, secret: str, stored_hash: bytes | None) -> bool:
+    return digest_matches(hash_secret(pepper, secret), stored_hash)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fortytwo.db.database import Database
-from fortytwo.security.tokens import hash_secret, parse_token
+from fortytwo.security.tokens import digest_matches, hash_secret, parse_token
 from fortytwo.store import oauth as oauth_store
 from fortytwo.store import tokens as token_store
 from fortytwo.store.tokens import PatRow
@@ -80,14 +80,6 @@ MAX_VERIFIED = 100_000
 # stand-ins compared against when there is nothing real to compare with
 _NO_TOKEN = ""
 _NO_SECRET = "0" * 32
-_NO_HASH = bytes(32)
-
-
-def _digest_matches(digest: bytes, stored: bytes | None) -> bool:
-    """One constant-time comparison of a presented secret's HMAC with the stored one, or
-    with a stand-in when nothing is stored, so a miss costs what a mismatch costs."""
-    same = hmac.compare_digest(digest, stored if stored is not None else _NO_HASH)
-    return same and stored is not None
 
 
 class Authenticator:
@@ -192,7 +184,7 @@ class Authenticator:
         token = value.strip()
         parsed = parse_token(token)
         if parsed is None or parsed.prefix != self.prefix:
-            _digest_matches(hash_secret(self.pepper, _NO_SECRET), None)
+            digest_matches(hash_secret(self.pepper, _NO_SECRET), None)
             raise AuthError(
                 "invalid_token", "The token is malformed; copy it again from where it was issued."
             )
@@ -200,7 +192,7 @@ class Authenticator:
         if parsed.kind == "at":
             return await self._authenticate_access(parsed.lookup, digest)
         if parsed.kind == "rt":
-            _digest_matches(digest, None)
+            digest_matches(digest, None)
             raise AuthError(
                 "invalid_token",
                 "A refresh token is not accepted here; exchange it at /v1/oauth/token "
@@ -208,7 +200,7 @@ class Authenticator:
             )
         entry = self._cache.get(parsed.lookup)
         if entry is not None:
-            if not _digest_matches(digest, entry.secret_hash):
+            if not digest_matches(digest, entry.secret_hash):
                 await self._fetch(parsed.lookup)  # the same work as an unknown lookup id
                 raise AuthError("invalid_token", "The token is not recognized.")
         else:
@@ -227,7 +219,7 @@ class Authenticator:
     async def _load(self, lookup: str, digest: bytes) -> _Entry:
         pat, retired = await self._fetch(lookup)
         stored = pat.secret_hash if pat is not None else retired
-        if not _digest_matches(digest, stored):
+        if not digest_matches(digest, stored):
             raise AuthError("invalid_token", "The token is not recognized.")
         if pat is None:
             raise AuthError(
@@ -257,7 +249,7 @@ class Authenticator:
     async def _authenticate_access(self, lookup: str, digest: bytes) -> Principal:
         entry = self._access_cache.get(lookup)
         if entry is not None:
-            if not _digest_matches(digest, entry.secret_hash):
+            if not digest_matches(digest, entry.secret_hash):
                 # the same query as an unknown lookup id
                 await oauth_store.get_token(self.db.reader, "access", lookup)
                 raise AuthError("invalid_token", "The token is not recognized.")
@@ -275,7 +267,7 @@ class Authenticator:
 
     async def _load_access(self, lookup: str, digest: bytes) -> _Entry:
         row = await oauth_store.get_token(self.db.reader, "access", lookup)
-        if not _digest_matches(digest, row.secret_hash if row is not None else None):
+        if not digest_matches(digest, row.secret_hash if row is not None else None):
             raise AuthError("invalid_token", "The token is not recognized.")
         assert row is not None
         if row.user_removed_at is not None:
