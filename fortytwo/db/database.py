@@ -118,20 +118,18 @@ class Database:
         self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="fortytwo-write")
         self._read_thread = ThreadPoolExecutor(1, thread_name_prefix="fortytwo-read")
         loop = asyncio.get_running_loop()
-        self._sync_writer = await loop.run_in_executor(
-            self._write_thread, lambda: _connect_sync(self.path, self.busy_timeout_ms, readonly=False)
-        )
+        self._sync_writer = await loop.run_in_executor(self._write_thread, self._connect_writer)
         self._sync_reader = await loop.run_in_executor(
             self._read_thread, lambda: _connect_sync(self.path, self.busy_timeout_ms, readonly=True)
         )
         if self.checkpoint_every is not None:
-            await self.run_write_pragma("PRAGMA wal_autocheckpoint = 0")
             self._checkpointer = asyncio.create_task(self._checkpoint_loop(self.checkpoint_every))
 
-    async def run_write_pragma(self, pragma: str) -> None:
-        """Apply a PRAGMA to the writer thread's connection (outside any transaction)."""
-        assert self._sync_writer is not None, "database is not open"
-        await self._outcome(self._enqueue(self._sync_writer.execute, pragma, max_wait=None), None)
+    def _connect_writer(self) -> SyncConn:
+        conn = _connect_sync(self.path, self.busy_timeout_ms, readonly=False)
+        if self.checkpoint_every is not None:  # the background loop checkpoints instead
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
+        return conn
 
     async def _checkpoint_loop(self, every: float) -> None:
         """PASSIVE checkpoints on a connection and thread of their own; they never block
@@ -264,8 +262,7 @@ class Database:
         try:
             await asyncio.wait({parked, waiting}, return_when=asyncio.FIRST_COMPLETED)
             if not parked.done():
-                release.set()
-                await waiting  # raises its TimeoutError
+                await waiting  # the deadline passed while queued: raises its TimeoutError
                 raise TimeoutError("the database writer stayed busy")
         except BaseException:
             release.set()

@@ -153,7 +153,5 @@ def schema_status(path: Path) -> SchemaStatus:
     file counts as version 0: every migration is pending)."""
     path = Path(path)
     current = file_schema_version(path) if path.exists() else 0
-    migrations = available_migrations()
-    latest = migrations[-1].version if migrations else 0
-    todo = tuple(m for m in migrations if m.version > current)
-    return SchemaStatus(path, current, latest, todo)
+    todo = tuple(m for m in available_migrations() if m.version > current)
+    return SchemaStatus(path, current, latest_version(), todo)

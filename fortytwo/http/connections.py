@@ -23,7 +23,6 @@ import asyncio
 import ipaddress
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from fortytwo import keys
 from fortytwo.config import Settings
-from fortytwo.http.responses import REQUEST_ID, error_body, json_response
+from fortytwo.http.responses import REQUEST_ID, error_body, json_response, new_request_id
 
 log = logging.getLogger("fortytwo.http.connections")
 WARN_EVERY_SECONDS = 60.0
@@ -92,7 +91,7 @@ def client_key(peer: object) -> str | None:
 def _raw_error(status: str, code: str, message: str, extra: str = "") -> bytes:
     """A complete HTTP/1.1 error response that closes the connection, for moments when no
     request object exists."""
-    request_id = "req_" + os.urandom(16).hex()
+    request_id = new_request_id()
     body = json.dumps(error_body(code, message, {}, request_id), separators=(",", ":")).encode()
     head = (
         f"HTTP/1.1 {status}\r\nContent-Type: application/json; charset=utf-8\r\n"
@@ -201,7 +200,7 @@ class GuardedRequestHandler(RequestHandler):
     ) -> web.StreamResponse:
         if status >= 500:
             return super().handle_error(request, status, exc, message)
-        request_id = "req_" + os.urandom(16).hex()
+        request_id = new_request_id()
         request[REQUEST_ID] = request_id
         limits = {
             "max_line_size": self.max_line_size,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 
 from aiohttp import web
@@ -22,7 +21,14 @@ from fortytwo.http.errors import ApiError
 from fortytwo.http.lifecycle import shutting_down_response
 from fortytwo.http.policy import required_scope
 from fortytwo.http.ratelimit import RateDecision
-from fortytwo.http.responses import PRINCIPAL, RATE, REQUEST_ID, error_body, json_response
+from fortytwo.http.responses import (
+    PRINCIPAL,
+    RATE,
+    REQUEST_ID,
+    error_body,
+    json_response,
+    new_request_id,
+)
 from fortytwo.http.secheaders import add_common as add_common_headers
 from fortytwo.oauth.pages import error_page, security_headers
 from fortytwo.services.authn import AuthError, Principal
@@ -271,7 +277,7 @@ async def pipeline_middleware(
     request: web.Request, handler: web.RequestHandler
 ) -> web.StreamResponse:
     started = time.perf_counter()
-    request_id = "req_" + os.urandom(16).hex()
+    request_id = new_request_id()
     request[REQUEST_ID] = request_id
     lifecycle = request.app[keys.LIFECYCLE]
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,13 @@ from aiohttp import web
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", "Principal")
 RATE = web.RequestKey("rate", "RateDecision")
+
+
+
+def new_request_id() -> str:
+    """The id every response carries in ``X-Request-Id`` and in error envelopes."""
+    return "req_" + os.urandom(16).hex()
+
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
